@@ -1,0 +1,86 @@
+# Trellis: set up, run, lint and test. `make help` lists the targets.
+#
+# Works on a fresh Debian machine with Python 3.11: the first target that needs it creates
+# .venv and installs Trellis into it (editable, with the test tools); later runs reinstall
+# only when setup.cfg or pyproject.toml changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Touched after a successful install; older than setup.cfg or pyproject.toml means reinstall.
+INSTALLED := $(VENV)/.trellis-installed
+# Extra arguments for pytest (make test) or the benchmarks (make bench), e.g. ARGS='-k flows'.
+ARGS ?=
+
+.PHONY: help install run test lint bench postgresql clean
+
+help: ## list the targets
+	@echo "Targets (run, test, lint and bench first create .venv and install Trellis as needed):"
+	@awk 'BEGIN { FS = ":.*## " } /^[a-z][a-z-]*:.*## / { printf "  make %-11s %s\n", $$1, $$2 }' \
+		$(MAKEFILE_LIST)
+
+$(BIN)/python:
+	@echo "Creating $(VENV) with $(PYTHON)"
+	@if ! $(PYTHON) -m venv $(VENV); then \
+		rm -rf $(VENV); \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "$(PYTHON) cannot create virtual environments: installing python3-venv"; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; \
+		else \
+			echo "error: '$(PYTHON) -m venv' failed; run: sudo apt-get install python3-venv" >&2; \
+			exit 1; \
+		fi; \
+		$(PYTHON) -m venv $(VENV); \
+	fi
+
+$(INSTALLED): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -e '.[test]'
+	@touch $@
+
+install: $(INSTALLED) ## create .venv and install Trellis (editable) with its test tools
+
+run: install ## set up the local database with the CRM and demo data, serve on 127.0.0.1:$PORT (5000)
+	$(BIN)/trellis init
+	$(BIN)/trellis demo
+	$(BIN)/trellis serve --host 127.0.0.1 --port "$${PORT:-5000}"
+
+test: install postgresql ## run the whole test suite on SQLite and PostgreSQL (ARGS='-k name' to narrow)
+	$(BIN)/pytest $(ARGS)
+
+lint: install ## ruff check . and lint-imports (the import contracts in setup.cfg)
+	@status=0; \
+	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "$(BIN)/lint-imports"; $(BIN)/lint-imports || status=1; \
+	exit $$status
+
+bench: install ## run the benchmarks (ratios against a hand-written SQLAlchemy baseline)
+	$(BIN)/python bench/run.py $(ARGS)
+
+# The tests start a throwaway PostgreSQL server of their own and need only its binaries.
+# Debian keeps initdb and pg_ctl off PATH, in /usr/lib/postgresql/<major>/bin.
+postgresql: ## make sure PostgreSQL's server binaries are there (installs them when root)
+	@if [ -n "$${TRELLIS_TEST_POSTGRES_URL:-}" ]; then exit 0; fi; \
+	if command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then \
+		exit 0; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "PostgreSQL server binaries (initdb, pg_ctl) not found: installing Debian's postgresql"; \
+		apt-get update; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; \
+	else \
+		echo "error: PostgreSQL server binaries (initdb, pg_ctl) not found; the tests need them." >&2; \
+		echo "       Run: sudo apt-get install postgresql" >&2; \
+		echo "       (or set TRELLIS_TEST_POSTGRES_URL to a server whose user may create databases)" >&2; \
+		exit 1; \
+	fi
+
+clean: ## delete instance/ (the local database) and caches; keeps .venv (rm -rf .venv to reset)
+	rm -rf instance .pytest_cache .ruff_cache build dist
+	find . \( -path ./.venv -o -path ./node_modules -o -path ./.git \) -prune \
+		-o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Definition packs shipped with Trellis, as package data (no code runs from a pack)."""

@@ -1,0 +1,220 @@
+"""The ``trellis`` command line.
+
+    trellis init                 create the database tables and install the standard CRM
+    trellis demo                 add demo users, departments and records (safe to repeat)
+    trellis serve                serve the web app and API on 127.0.0.1:5000
+    trellis pack install NAME    install a pack (a folder with pack.json, or a shipped pack's name)
+    trellis pack list            installed packs
+    trellis metadata plan        the DDL the stored definitions still need
+    trellis metadata export DIR  write the effective definitions as JSON files
+    trellis metadata import DIR  apply JSON definition files as admin changes
+
+The database comes from TRELLIS_DATABASE_URL (default: a SQLite file in the
+instance folder, ./instance/trellis.db).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from trellis.runtime.errors import TrellisError
+
+DEMO_PASSWORD_DEFAULT = "trellis-demo"
+
+
+def _app():
+    from trellis.runtime.app import create_app
+
+    return create_app()
+
+
+def _runtime():
+    return _app().extensions["trellis"]
+
+
+def _fail(exc: TrellisError) -> None:
+    click.secho(f"error: {exc.message}", fg="red", err=True)
+    for detail in exc.details:
+        place = detail.get("pointer") or detail.get("field") or detail.get("row") or ""
+        click.echo(f"  - {place}: {detail.get('message')}", err=True)
+    sys.exit(1)
+
+
+class _Group(click.Group):
+    """Turns Trellis errors into a plain message and exit status 1 instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except TrellisError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Group)
+def main():
+    """Trellis: a low-code metadata platform (objects, records, REST API, packs)."""
+
+
+@main.command()
+@click.option(
+    "--pack",
+    "packs",
+    multiple=True,
+    default=["crm_standard"],
+    show_default=True,
+    help="Pack to install after creating the tables (repeatable).",
+)
+@click.option("--no-pack", is_flag=True, help="Create the tables only.")
+def init(packs, no_pack):
+    """Create Trellis' tables in the database and install the standard CRM pack.
+
+    Safe to run again: existing tables and installed packs are left as they are.
+    """
+    runtime = _runtime()
+    runtime.metadata.init_database()
+    click.echo(f"database ready: {_safe_url(runtime.database_url)}")
+    for name in () if no_pack else packs:
+        result = runtime.metadata.install_pack(name, actor="cli")
+        click.echo(
+            f"pack {name}: metadata version {result.version or 'unchanged'}, "
+            f"{len(result.plan.steps)} schema step(s)"
+        )
+
+
+@main.command()
+@click.option(
+    "--pack", default="crm_standard", show_default=True, help="The pack whose sample_data/ to load."
+)
+def demo(pack):
+    """Load demo departments, users and records (password from TRELLIS_DEMO_PASSWORD).
+
+    Users are: admin, vp, manager, manager_north, rep_east, rep_north, tech_lead and
+    finance. Records are only loaded into an empty database, so running this twice is safe.
+    """
+    from trellis.metadata.packs import locate
+    from trellis.runtime import sample_data
+
+    runtime = _runtime()
+    runtime.metadata.init_database()
+    if pack not in runtime.metadata.installed_packs():
+        runtime.metadata.install_pack(pack, actor="cli")
+    folder = locate(pack) / "sample_data"
+    password = os.environ.get("TRELLIS_DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
+    created = sample_data.load_org(runtime, folder, password)
+    if created:
+        count = sample_data.load_records(runtime, folder, "admin")
+        click.echo(f"demo data: {count} records")
+    else:
+        click.echo("demo users already exist; demo records left as they are")
+    click.echo(
+        "demo logins (password: "
+        + (
+            "$TRELLIS_DEMO_PASSWORD"
+            if "TRELLIS_DEMO_PASSWORD" in os.environ
+            else DEMO_PASSWORD_DEFAULT
+        )
+        + "):"
+    )
+    for line in _logins(folder):
+        click.echo(f"  {line}")
+
+
+def _logins(folder: Path) -> list[str]:
+    org = json.loads((folder / "org.json").read_text("utf-8"))
+    return [
+        f"{u['username']:<14} {u['display_name']} ({', '.join(u.get('roles', []))})"
+        for u in org["users"]
+    ]
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=lambda: int(os.environ.get("PORT", 5000)),
+    show_default="$PORT or 5000",
+    type=int,
+    help="Port to listen on.",
+)
+def serve(host, port):
+    """Serve the REST API (and, later, the pages) with a threaded server."""
+    from werkzeug.serving import run_simple
+
+    app = _app()
+    click.echo(f"Trellis on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@main.group()
+def pack():
+    """Install and list definition packs."""
+
+
+@pack.command("install")
+@click.argument("name_or_path")
+@click.option("--dry-run", is_flag=True, help="Show the schema plan without changing anything.")
+def pack_install(name_or_path, dry_run):
+    """Install a pack: a folder containing pack.json, or the name of a shipped pack."""
+    result = _runtime().metadata.install_pack(name_or_path, actor="cli", dry_run=dry_run)
+    for step in result.plan.steps:
+        click.echo(f"  {step.describe()}")
+    click.echo(
+        "dry run: nothing changed" if dry_run else f"installed; metadata version {result.version}"
+    )
+
+
+@pack.command("list")
+def pack_list():
+    """List installed packs and their versions."""
+    for name, version in _runtime().metadata.installed_packs().items():
+        click.echo(f"{name} {version}")
+
+
+@main.group()
+def metadata():
+    """Inspect, export and import definitions."""
+
+
+@metadata.command("plan")
+def metadata_plan():
+    """Show the DDL the database still needs to match the stored definitions."""
+    plan = _runtime().metadata.plan()
+    if not plan:
+        click.echo("the database matches the definitions")
+    for step in plan.steps:
+        click.echo(step.describe())
+        for sql in step.sql:
+            click.echo(f"    {sql}")
+
+
+@metadata.command("export")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+def metadata_export(folder):
+    """Write every effective definition as JSON files under FOLDER (objects/, layouts/, ...)."""
+    count = _runtime().metadata.export(folder)
+    click.echo(f"wrote {count} file(s) to {folder}")
+
+
+@metadata.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def metadata_import(folder):
+    """Apply the JSON definitions under FOLDER as admin changes (checked, all or nothing)."""
+    result = _runtime().metadata.import_folder("cli", folder)
+    click.echo(
+        f"imported; metadata version {result.version}, {len(result.plan.steps)} schema step(s)"
+    )
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Components: the units that layers, customizations and provenance are kept for.
+
+A pack author writes an object with its fields and rules nested in one JSON
+file. The store keeps each piece as its own component so that an admin's
+change to one field's label is a patch on exactly that component:
+
+    object:lead                  the object's own properties
+    field:lead.amount            one field
+    validation_rule:lead.x       one validation rule
+    layout:lead.default          one layout (api_name unique per object)
+    list_view:lead.my_open       one list view
+    role:sales_rep               one role
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("object", "field", "validation_rule", "layout", "list_view", "role")
+NESTED = {"fields": "field", "validation_rules": "validation_rule"}
+
+
+@dataclass(frozen=True)
+class Component:
+    """One component as one layer defines it."""
+
+    key: str
+    definition: dict[str, Any]
+    position: int = 0
+
+    @property
+    def kind(self) -> str:
+        return self.key.split(":", 1)[0]
+
+    @property
+    def object_name(self) -> str | None:
+        """The object a component belongs to (or is), None for roles."""
+        kind, name = self.key.split(":", 1)
+        if kind == "role":
+            return None
+        return name.split(".", 1)[0]
+
+
+def key_for(kind: str, definition: dict[str, Any], object_name: str | None = None) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown component kind {kind!r}; known kinds: {', '.join(KINDS)}")
+    name = definition.get("api_name", "?")
+    if kind in ("object", "role"):
+        return f"{kind}:{name}"
+    owner = object_name or definition.get("object", "?")
+    return f"{kind}:{owner}.{name}"
+
+
+def explode_object(definition: dict[str, Any], start: int = 0) -> list[Component]:
+    """Split an object definition (fields and rules nested) into components."""
+    own = {k: v for k, v in definition.items() if k not in NESTED}
+    out = [Component(key_for("object", own), own, start)]
+    for prop, kind in NESTED.items():
+        for i, item in enumerate(definition.get(prop, [])):
+            if isinstance(item, dict):
+                out.append(Component(key_for(kind, item, own.get("api_name")), item, start + i + 1))
+    return out
+
+
+def explode(kind: str, definition: dict[str, Any], start: int = 0) -> list[Component]:
+    """Split any definition into components (only objects nest others)."""
+    if kind == "object":
+        return explode_object(definition, start)
+    return [Component(key_for(kind, definition), definition, start)]
+
+
+def assemble_objects(effective: Iterable[Component]) -> dict[str, dict[str, Any]]:
+    """Nest fields and rules back into their objects, ordered by position.
+
+    Components whose object is missing are returned under the object name
+    with only the nested parts, so the checks can say "object X does not exist".
+    """
+    objects: dict[str, dict[str, Any]] = {}
+    nested: list[Component] = []
+    for comp in sorted(effective, key=lambda c: (c.position, c.key)):
+        if comp.kind == "object":
+            objects[comp.object_name] = {**comp.definition}
+        elif comp.kind in ("field", "validation_rule"):
+            nested.append(comp)
+    for comp in nested:
+        prop = "fields" if comp.kind == "field" else "validation_rules"
+        target = objects.setdefault(comp.object_name, {"__missing__": True})
+        target.setdefault(prop, []).append(comp.definition)
+    return objects

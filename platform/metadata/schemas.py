@@ -1,0 +1,111 @@
+"""The JSON Schemas (draft 2020-12) of every definition kind, loaded once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from trellis.fieldtypes import FIELD_TYPES
+from trellis.metadata.problems import Problem
+
+BASE = "https://trellis.dev/schemas/"
+SCHEMA_NAMES = (
+    "label",
+    "field",
+    "validation_rule",
+    "object",
+    "layout",
+    "list_view",
+    "role",
+    "pack",
+)
+COMMON_FIELD_KEYS = frozenset(
+    json.loads(
+        resources.files("trellis.metadata").joinpath("schemas/field.json").read_text("utf-8")
+    )["properties"]
+)
+
+
+@cache
+def _registry() -> Registry:
+    resources_ = []
+    for name in SCHEMA_NAMES:
+        text = (
+            resources.files("trellis.metadata").joinpath(f"schemas/{name}.json").read_text("utf-8")
+        )
+        schema = json.loads(text)
+        resources_.append((schema["$id"], Resource.from_contents(schema)))
+    return Registry().with_resources(resources_)
+
+
+@cache
+def validator(kind: str) -> Draft202012Validator:
+    """The validator for one kind (``object``, ``field``, ``pack`` ...)."""
+    schema = _registry().contents(f"{BASE}{kind}.json")
+    return Draft202012Validator(schema, registry=_registry())
+
+
+@cache
+def _options_validator(type_name: str) -> Draft202012Validator:
+    ftype = FIELD_TYPES[type_name]
+    schema = {
+        "type": "object",
+        "properties": ftype.options_schema,
+        "required": list(ftype.required_options),
+    }
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def _pointer(path) -> str:
+    return "".join(f"/{p}" for p in path)
+
+
+def _explain(error) -> str:
+    if error.validator == "pattern" and str(error.path[-1:]) and "api_name" in list(error.path):
+        return (
+            f"{error.instance!r} is not a valid api_name: start with a lowercase letter, then "
+            "lowercase letters, digits or underscores (2-40 characters)"
+        )
+    if error.validator == "additionalProperties":
+        return f"{error.message}; remove it or check its spelling"
+    if error.validator == "required":
+        return f"{error.message}; add it"
+    return error.message
+
+
+def check_schema(kind: str, key: str, definition: Any) -> Iterator[Problem]:
+    """Yield a Problem for every place ``definition`` breaks its kind's schema."""
+    for error in sorted(validator(kind).iter_errors(definition), key=lambda e: list(e.path)):
+        yield Problem(key, _pointer(error.absolute_path), _explain(error))
+    if kind == "field" and isinstance(definition, dict):
+        yield from _check_field_options(key, definition)
+
+
+def _check_field_options(key: str, definition: dict) -> Iterator[Problem]:
+    type_name = definition.get("type")
+    if type_name not in FIELD_TYPES:
+        yield Problem(
+            key,
+            "/type",
+            f"unknown field type {type_name!r}; choose one of: {', '.join(sorted(FIELD_TYPES))}",
+        )
+        return
+    options = {k: v for k, v in definition.items() if k not in COMMON_FIELD_KEYS}
+    allowed = set(FIELD_TYPES[type_name].options_schema)
+    for extra in sorted(set(options) - allowed):
+        hint = (
+            f"options of a {type_name} field: {', '.join(sorted(allowed))}"
+            if allowed
+            else f"a {type_name} field takes no options"
+        )
+        yield Problem(
+            key, f"/{extra}", f"{extra!r} is not an option of a {type_name} field; {hint}"
+        )
+    for error in _options_validator(type_name).iter_errors(options):
+        yield Problem(key, _pointer(error.absolute_path), _explain(error))

@@ -1,0 +1,92 @@
+"""Per-request plumbing of the API: who is calling (Bearer token), in which
+language, JSON bodies, and errors as JSON."""
+
+from __future__ import annotations
+
+from flask import current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from trellis.runtime import auth as auth_model
+from trellis.runtime.api import api
+from trellis.runtime.errors import BadRequest, Forbidden, TrellisError, Unauthorized
+from trellis.runtime.permissions import is_admin
+
+#: Endpoints reachable without a token.
+PUBLIC = {"api.issue_token", "api.openapi_document"}
+
+
+def runtime():
+    return current_app.extensions["trellis"]
+
+
+def locale() -> str:
+    best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
+    return "en" if best == "en" else "zh-CN"
+
+
+@api.before_request
+def authenticate():
+    if request.endpoint in PUBLIC:
+        return
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        raise Unauthorized(
+            "send 'Authorization: Bearer <token>'; get a token from POST /api/v1/auth/token"
+        )
+    rt = runtime()
+    with rt.engine.connect() as conn:
+        user_id = auth_model.user_for_token(conn, header[7:].strip())
+    g.ctx = rt.context(user_id, locale=request.headers.get("Accept-Language") and locale())
+
+
+def context():
+    return g.ctx
+
+
+def require_admin():
+    rt = runtime()
+    with rt.engine.connect() as conn:
+        defs = rt.cache.get(conn).definitions
+    if not is_admin(defs, g.ctx.principal):
+        raise Forbidden("only administrators may change definitions")
+
+
+def json_body(kind=dict):
+    data = request.get_json(silent=True)
+    if data is None:
+        raise BadRequest("the request body must be JSON (Content-Type: application/json)")
+    if not isinstance(data, kind):
+        raise BadRequest(f"the request body must be a JSON {'object' if kind is dict else 'array'}")
+    return data
+
+
+@api.errorhandler(TrellisError)
+def trellis_error(exc: TrellisError):
+    return jsonify(exc.as_json()), exc.status
+
+
+@api.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    return jsonify(
+        {
+            "error": {
+                "code": exc.name.lower().replace(" ", "_"),
+                "message": exc.description,
+                "details": [],
+            }
+        }
+    ), exc.code
+
+
+@api.errorhandler(Exception)
+def unexpected(exc: Exception):
+    current_app.logger.exception("unexpected error in the API")
+    return jsonify(
+        {
+            "error": {
+                "code": "internal_error",
+                "details": [],
+                "message": "something went wrong on our side; it was logged",
+            }
+        }
+    ), 500

@@ -1,0 +1,52 @@
+"""The Flask application factory.
+
+``create_app()`` reads configuration from the environment
+(``TRELLIS_DATABASE_URL``, ``TRELLIS_SECRET_KEY``) and the instance folder's
+``trellis.cfg``; tests pass ``config`` directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, jsonify
+
+from trellis.config import instance_path, load_config
+from trellis.runtime.api import api
+from trellis.runtime.platform_runtime import Runtime
+
+CSP = "default-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    # `trellis` is a namespace package (platform/ has no __init__.py), so Flask is
+    # named after this module and told where the instance folder is.
+    app = Flask(__name__, instance_path=str(Path(instance_path("instance")).resolve()))
+    app.config.update(load_config(app.instance_path))
+    app.config.update(config or {})
+    app.config.setdefault("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["trellis"] = Runtime(app.config["DATABASE_URL"])
+    app.register_blueprint(api)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.get("/")
+    def index():
+        return jsonify(
+            {
+                "name": "Trellis",
+                "api": "/api/v1",
+                "openapi": "/api/v1/openapi.json",
+                "sign_in": "POST /api/v1/auth/token",
+            }
+        )
+
+    return app

@@ -1,0 +1,150 @@
+"""Compiled metadata: everything the runtime derives from one metadata version.
+
+Built once per version and shared by every request of the process: the
+SQLAlchemy tables, the marshmallow schemas, the order formulas are computed
+in, and indexes of which roll-ups and cross-object formulas a change feeds.
+``MetadataCache`` rebuilds it when another process (or this one) has
+changed definitions: one ``max(version)`` query per request tells.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import marshmallow
+import networkx as nx
+import sqlalchemy as sa
+
+from trellis import metadata
+from trellis.metadata import Definitions, FieldDef, ObjectDef
+from trellis.metadata import store as metadata_store
+from trellis.runtime.tables import build_table
+
+
+@dataclass(frozen=True)
+class ObjectRuntime:
+    """What the records service needs about one object."""
+
+    definition: ObjectDef
+    table: sa.Table
+    schema: marshmallow.Schema
+    inputs: dict[str, marshmallow.fields.Field]
+    #: stored formula fields in dependency order
+    stored_formulas: tuple[FieldDef, ...]
+    #: formulas computed when a record is read
+    read_formulas: tuple[FieldDef, ...]
+    #: lookup field -> target fields that formulas here read through it
+    lookup_paths: dict[str, tuple[str, ...]]
+    #: roll-ups on other objects that summarise this object: (parent object, roll-up field)
+    feeds_rollups: tuple[tuple[str, FieldDef], ...]
+    #: formulas on other objects reading this object's fields through a lookup:
+    #: (child object, lookup field on the child, fields of ours it reads)
+    feeds_formulas: tuple[tuple[str, str, frozenset[str]], ...]
+    #: lookups elsewhere that point here: (child object, lookup field)
+    referenced_by: tuple[tuple[str, FieldDef], ...]
+
+
+@dataclass
+class CompiledMetadata:
+    definitions: Definitions
+    objects: dict[str, ObjectRuntime] = field(default_factory=dict)
+
+    @property
+    def version(self) -> int:
+        return self.definitions.version
+
+    def object(self, name: str) -> ObjectRuntime:
+        return self.objects[name]
+
+
+def compile_definitions(defs: Definitions) -> CompiledMetadata:
+    meta = sa.MetaData()
+    graph = metadata.dependency_graph(defs.objects)
+    order = {node: i for i, node in enumerate(nx.topological_sort(graph))}
+    compiled = CompiledMetadata(defs)
+    for obj in defs.objects.values():
+        compiled.objects[obj.api_name] = _object_runtime(defs, obj, meta, order)
+    return compiled
+
+
+def _object_runtime(defs: Definitions, obj: ObjectDef, meta, order) -> ObjectRuntime:
+    inputs = {f.api_name: f.field_type.marshmallow_field(f) for f in obj.live_fields if f.writable}
+    formulas = sorted(
+        (f for f in obj.live_fields if f.type == "formula" and f.formula is not None),
+        key=lambda f: order.get(f.path, 0),
+    )
+    paths: dict[str, set[str]] = {}
+    for f in obj.live_fields:
+        for expr in (f.formula, f.default_formula):
+            for dep in getattr(expr, "dependencies", ()):
+                if "." in dep:
+                    lookup, target_field = dep.split(".", 1)
+                    paths.setdefault(lookup, set()).add(target_field)
+    return ObjectRuntime(
+        definition=obj,
+        table=build_table(obj, meta),
+        schema=marshmallow.Schema.from_dict(inputs, name=f"{obj.api_name}_input")(),
+        inputs=inputs,
+        stored_formulas=tuple(f for f in formulas if f.stored),
+        read_formulas=tuple(f for f in formulas if not f.stored),
+        lookup_paths={k: tuple(sorted(v)) for k, v in paths.items()},
+        feeds_rollups=tuple(
+            (o.api_name, f)
+            for o in defs.objects.values()
+            for f in o.live_fields
+            if f.type == "rollup" and f.options["object"] == obj.api_name
+        ),
+        feeds_formulas=_feeds_formulas(defs, obj),
+        referenced_by=tuple(
+            (o.api_name, f)
+            for o in defs.objects.values()
+            for f in o.live_fields
+            if f.type == "lookup" and f.options["target"] == obj.api_name
+        ),
+    )
+
+
+def _feeds_formulas(defs: Definitions, obj: ObjectDef):
+    out = []
+    for other in defs.objects.values():
+        for lookup in other.live_fields:
+            if lookup.type != "lookup" or lookup.options["target"] != obj.api_name:
+                continue
+            read = frozenset(
+                dep.split(".", 1)[1]
+                for f in other.live_fields
+                if f.type == "formula" and f.formula
+                for dep in f.formula.dependencies
+                if dep.startswith(f"{lookup.api_name}.")
+            )
+            if read:
+                out.append((other.api_name, lookup.api_name, read))
+    return tuple(out)
+
+
+class MetadataCache:
+    """The compiled metadata of one database, rebuilt when its version moves."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._compiled: CompiledMetadata | None = None
+
+    def get(self, conn: sa.Connection) -> CompiledMetadata:
+        version = metadata_store.current_version(conn)
+        compiled = self._compiled
+        if compiled is not None and compiled.version == version:
+            return compiled
+        with self._lock:
+            if self._compiled is None or self._compiled.version != version:
+                layers = metadata_store.load(conn)
+                defs = metadata.build(
+                    layers.effective(), version=version, provenance=layers.provenance
+                )
+                self._compiled = compile_definitions(defs)
+            return self._compiled
+
+    def prime(self, compiled: CompiledMetadata) -> None:
+        """Use metadata just built by this process (saves a rebuild after a change)."""
+        with self._lock:
+            self._compiled = compiled

@@ -1,0 +1,270 @@
+"""The one metadata API: every change to definitions goes through here.
+
+The CLI, pack installation, the REST API and (later) the admin UI call
+``MetadataAPI``; each change is one transaction that loads the layers,
+applies the edit in memory, checks the result (every problem reported at
+once), plans and applies the DDL, and stores the new layers as a new
+metadata version. A refused change leaves definitions and tables exactly as
+they were.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from trellis import metadata
+from trellis.metadata import (
+    UNSET,
+    Component,
+    DefinitionError,
+    Definitions,
+    Layers,
+    explode,
+    key_for,
+    store,
+)
+from trellis.metadata import packs as pack_files
+from trellis.metadata.components import assemble_objects
+from trellis.metadata.layers import IDENTITY
+from trellis.runtime import schema_sync
+from trellis.runtime.compiled import MetadataCache, compile_definitions
+from trellis.runtime.database import begin_write
+from trellis.runtime.errors import Conflict, Forbidden, Invalid, NotFound
+from trellis.runtime.system_tables import create_system_tables
+
+
+@dataclass
+class ChangeResult:
+    version: int
+    plan: schema_sync.Plan
+    definitions: Definitions
+    applied: bool
+
+
+class _DryRun(Exception):
+    pass
+
+
+class MetadataAPI:
+    def __init__(self, engine: sa.Engine, cache: MetadataCache):
+        self.engine = engine
+        self.cache = cache
+
+    def init_database(self) -> None:
+        """Create the platform's own tables (safe to run again)."""
+        with begin_write(self.engine) as conn:
+            create_system_tables(conn)
+
+    def change(
+        self,
+        actor: str | None,
+        summary: str,
+        edit: Callable[[Layers], Layers],
+        *,
+        dry_run: bool = False,
+    ) -> ChangeResult:
+        """Apply ``edit`` to the stored layers in one transaction; Invalid (422) when refused."""
+        outcome: dict[str, Any] = {}
+        try:
+            with begin_write(self.engine) as conn:
+                before = store.load(conn)
+                old = self.cache.get(conn).definitions if store.current_version(conn) else None
+                after = edit(before)
+                try:
+                    defs = metadata.build(after.effective(), provenance=after.provenance)
+                except DefinitionError as exc:
+                    raise Invalid(
+                        f"the definitions were refused: {len(exc.problems)} problem(s)",
+                        [p.as_json() for p in exc.problems],
+                    ) from None
+                plan = schema_sync.plan(conn, old, defs)
+                outcome.update(plan=plan, defs=defs)
+                if dry_run:
+                    raise _DryRun
+                schema_sync.apply(conn, plan)
+                outcome["version"] = store.save(conn, before, after, actor=actor, summary=summary)
+        except _DryRun:
+            return ChangeResult(0, outcome["plan"], outcome["defs"], applied=False)
+        defs = replace(outcome["defs"], version=outcome["version"])
+        self.cache.prime(compile_definitions(defs))
+        return ChangeResult(outcome["version"], outcome["plan"], defs, applied=True)
+
+    # -- packs -----------------------------------------------------------
+
+    def install_pack(
+        self, name_or_path: str, actor: str | None = None, *, dry_run: bool = False
+    ) -> ChangeResult:
+        """Install a pack (a folder or a shipped pack's name) as a new layer."""
+        try:
+            layer = pack_files.read(pack_files.locate(name_or_path))
+        except DefinitionError as exc:
+            raise Invalid(
+                f"the pack was refused: {len(exc.problems)} problem(s)",
+                [p.as_json() for p in exc.problems],
+            ) from None
+        except FileNotFoundError as exc:
+            raise NotFound(str(exc)) from None
+
+        def edit(layers: Layers) -> Layers:
+            installed = {p.name: p.version for p in layers.packs}
+            if layer.name in installed:
+                if installed[layer.name] == layer.version:
+                    return layers
+                raise Conflict(
+                    f"pack {layer.name} {installed[layer.name]} is installed; upgrading "
+                    f"to {layer.version} arrives with pack upgrades (trellis pack upgrade)"
+                )
+            problems = pack_files.dependency_problems(layer.manifest, installed)
+            if problems:
+                raise Invalid(
+                    "the pack's dependencies are not met", [p.as_json() for p in problems]
+                )
+            return layers.with_pack(layer)
+
+        return self.change(
+            actor, f"install pack {layer.name} {layer.version}", edit, dry_run=dry_run
+        )
+
+    def installed_packs(self) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            return {p.name: p.version for p in store.load(conn).packs}
+
+    # -- admin changes ------------------------------------------------------
+
+    def create_object(self, actor: str | None, definition: dict[str, Any]) -> ChangeResult:
+        if not isinstance(definition, dict):
+            raise Invalid("an object definition is a JSON object")
+        key = key_for("object", definition)
+
+        def edit(layers: Layers) -> Layers:
+            if key in layers.effective():
+                raise Conflict(f"object {definition.get('api_name')!r} already exists")
+            for comp in explode("object", definition):
+                layers = layers.with_created(comp)
+            return layers
+
+        return self.change(actor, f"create object {definition.get('api_name')}", edit)
+
+    def add_field(self, actor: str | None, object_name: str, definition: dict[str, Any]):
+        if not isinstance(definition, dict):
+            raise Invalid("a field definition is a JSON object")
+        key = key_for("field", definition, object_name)
+
+        def edit(layers: Layers) -> Layers:
+            effective = layers.effective()
+            if f"object:{object_name}" not in effective:
+                raise NotFound(f"there is no object {object_name[:60]!r}")
+            if key in effective:
+                archived = effective[key].definition.get("archived")
+                raise Conflict(
+                    f"field {definition.get('api_name')!r} already exists"
+                    + (" (archived: restore it instead)" if archived else "")
+                )
+            return layers.with_created(Component(key, definition))
+
+        return self.change(actor, f"add field {key}", edit)
+
+    def patch(self, actor: str | None, key: str, changes: dict[str, Any]) -> ChangeResult:
+        """Change properties of one component (a customization; packs keep their layer)."""
+        if not isinstance(changes, dict) or not changes:
+            raise Invalid("send the properties to change as a JSON object")
+
+        def edit(layers: Layers) -> Layers:
+            if key not in layers.effective():
+                raise NotFound(f"there is no {key.replace(':', ' ')}")
+            if key in layers.locked():
+                raise Forbidden(f"{key} is locked by its pack and cannot be changed")
+            for prop, value in changes.items():
+                if prop in IDENTITY:
+                    raise Invalid(
+                        f"{prop!r} identifies the component and cannot be changed",
+                        [{"field": prop, "message": "cannot be changed"}],
+                    )
+                layers = layers.with_patch(key, prop, UNSET if value is None else value)
+            return layers
+
+        return self.change(actor, f"change {key}: {', '.join(sorted(changes))}", edit)
+
+    def archive_field(self, actor: str | None, object_name: str, field_name: str) -> ChangeResult:
+        return self.patch(actor, f"field:{object_name}.{field_name}", {"archived": True})
+
+    # -- plan, export and import ----------------------------------------------
+
+    def plan(self) -> schema_sync.Plan:
+        """The DDL that would bring the database in line with the stored definitions."""
+        with self.engine.connect() as conn:
+            layers = store.load(conn)
+            defs = metadata.build(layers.effective(), provenance=layers.provenance)
+            return schema_sync.plan(conn, None, defs)
+
+    def export(self, folder: Path) -> int:
+        """Write the effective definitions as JSON files (the pack folder layout)."""
+        with self.engine.connect() as conn:
+            effective = store.load(conn).effective()
+        written = 0
+        for name, obj in assemble_objects(effective.values()).items():
+            written += _write(folder / "objects" / f"{name}.json", obj)
+        for comp in effective.values():
+            if comp.kind in ("layout", "list_view", "role"):
+                fname = comp.key.split(":", 1)[1].replace(".", "_")
+                written += _write(folder / f"{comp.kind}s" / f"{fname}.json", comp.definition)
+        return written
+
+    def import_folder(self, actor: str | None, folder: Path) -> ChangeResult:
+        """Apply definition files as the admin's changes: new components are created,
+        existing ones are patched where their properties differ."""
+        components = _read_folder(folder)
+
+        def edit(layers: Layers) -> Layers:
+            effective = layers.effective()
+            for comp in components:
+                current = effective.get(comp.key)
+                if current is None:
+                    layers = layers.with_created(comp)
+                    continue
+                for prop in set(comp.definition) | set(current.definition):
+                    new = comp.definition.get(prop, UNSET)
+                    if prop not in IDENTITY and new != current.definition.get(prop, UNSET):
+                        layers = layers.with_patch(comp.key, prop, new)
+            return layers
+
+        return self.change(actor, f"import definitions from {folder.name}", edit)
+
+
+def _write(path: Path, data: Any) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return 1
+
+
+def _read_folder(folder: Path) -> list[Component]:
+    problems, out = [], []
+    for sub, kind in pack_files.FOLDERS.items():
+        for path in sorted((folder / sub).glob("*.json")):
+            try:
+                data = json.loads(path.read_text("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                problems.append(
+                    {"pointer": f"{sub}/{path.name}", "message": f"not valid JSON: {exc}"}
+                )
+                continue
+            if not isinstance(data, dict):
+                problems.append(
+                    {"pointer": f"{sub}/{path.name}", "message": "expected one JSON object"}
+                )
+                continue
+            out.extend(explode(kind, data))
+    if problems:
+        raise Invalid("some definition files could not be read", problems)
+    if not out:
+        raise Invalid(
+            f"no definition files under {folder} (expected objects/, layouts/, "
+            "list_views/ or roles/ with .json files)"
+        )
+    return out

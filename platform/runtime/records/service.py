@@ -1,0 +1,448 @@
+"""RecordsService: create, update, delete, get and query records.
+
+Every write is one transaction and a list of named steps (coerce,
+apply_defaults, compute_formulas, validate, check_duplicates, authorize,
+write, record_history, update_rollups, emit_events); a failure in any step
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from trellis.runtime.compiled import CompiledMetadata, MetadataCache, ObjectRuntime
+from trellis.runtime.database import begin_write
+from trellis.runtime.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, StaleVersion
+from trellis.runtime.events import EventBus, RecordEvent
+from trellis.runtime.permissions import Access, access_for
+from trellis.runtime.records import autonumber, duplicates, history, propagation, rules
+from trellis.runtime.records.coercion import coerce
+from trellis.runtime.records.computing import apply_defaults, compute_formulas, lookup_values
+from trellis.runtime.records.output import present
+from trellis.runtime.records.references import check_references
+from trellis.runtime.system_tables import user_table
+
+
+@dataclass
+class RecordResult:
+    """A written record as the caller may see it, plus duplicate warnings."""
+
+    record: dict[str, Any]
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+class RecordsService:
+    """The one write path. ``ctx`` (a ``Context``) says who acts and when."""
+
+    def __init__(self, engine: sa.Engine, cache: MetadataCache, events: EventBus | None = None):
+        self.engine = engine
+        self.cache = cache
+        self.events = events or EventBus()
+
+    # -- plumbing ---------------------------------------------------------
+
+    @contextmanager
+    def session(self, ctx, write: bool = True) -> Iterator[tuple[sa.Connection, CompiledMetadata]]:
+        """The caller's open transaction, or a new one committed on success."""
+        if ctx.conn is not None:
+            yield ctx.conn, self.cache.get(ctx.conn)
+            return
+        opener = begin_write(self.engine) if write else self.engine.begin()
+        with opener as conn:
+            yield conn, self.cache.get(conn)
+
+    def object(self, compiled: CompiledMetadata, name: str) -> ObjectRuntime:
+        rt = compiled.objects.get(name)
+        if rt is None or rt.definition.archived:
+            raise NotFound(f"there is no object {str(name)[:60]!r}; GET /api/v1/objects lists them")
+        return rt
+
+    def access(self, compiled: CompiledMetadata, ctx, name: str) -> Access:
+        return access_for(compiled.definitions, ctx.principal, name)
+
+    def authorize(self, compiled, ctx, rt: ObjectRuntime, action: str) -> Access:
+        access = self.access(compiled, ctx, rt.definition.api_name)
+        if not getattr(access, action):
+            raise Forbidden(
+                f"you may not {action} {rt.definition.plural_label.en.lower()}; "
+                "ask an administrator for a role that allows it"
+            )
+        return access
+
+    # -- reading ----------------------------------------------------------
+
+    def get(self, ctx, object_name: str, record_id: int) -> dict[str, Any]:
+        with self.session(ctx, write=False) as (conn, compiled):
+            rt = self.object(compiled, object_name)
+            access = self.authorize(compiled, ctx, rt, "read")
+            row = self._fetch(conn, rt, access.read_condition(rt.table), record_id)
+            return present(
+                rt, row, ctx, access.hidden, related=lookup_values(conn, compiled, rt, dict(row))
+            )
+
+    def query(self, ctx, object_name: str, request) -> dict[str, Any]:
+        """One page of records (``request`` is a ``ListRequest``), scope applied in SQL."""
+        from trellis.runtime import queries
+
+        with self.session(ctx, write=False) as (conn, compiled):
+            rt = self.object(compiled, object_name)
+            access = self.authorize(compiled, ctx, rt, "read")
+            fields = _requested_fields(rt, access, request.fields)
+            query, keys = queries.build_select(rt, access, request, ctx.now)
+            rows = conn.execute(query).mappings().all()
+            more = len(rows) > request.limit
+            rows = rows[: request.limit]
+            page: dict[str, Any] = {
+                "records": [present(rt, r, ctx, access.hidden, fields) for r in rows],
+                "next_cursor": queries.encode_cursor(rows[-1], keys) if more else None,
+            }
+            if request.total:
+                page["total"] = conn.execute(
+                    queries.count_select(rt, access, request, ctx.now)
+                ).scalar_one()
+            return page
+
+    def history(self, ctx, object_name: str, record_id: int) -> list[dict[str, Any]]:
+        with self.session(ctx, write=False) as (conn, compiled):
+            rt = self.object(compiled, object_name)
+            access = self.authorize(compiled, ctx, rt, "read")
+            self._fetch(conn, rt, access.read_condition(rt.table), record_id)
+            return [
+                h
+                for h in history.read(conn, object_name, record_id)
+                if h["field"] not in access.hidden
+            ]
+
+    def _fetch(self, conn, rt: ObjectRuntime, condition, record_id, lock: bool = False):
+        query = sa.select(rt.table).where(rt.table.c.id == _record_id(record_id))
+        if condition is not None:
+            query = query.where(condition)
+        if lock and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().first()
+        if row is None:
+            # Records outside the caller's scope answer exactly like missing ones.
+            raise NotFound(f"no {rt.definition.api_name} with id {record_id} that you can see")
+        return row
+
+    # -- create -----------------------------------------------------------
+
+    def create(self, ctx, object_name: str, data: Any, *, owner: int | None = None) -> RecordResult:
+        """Create one record; ``owner`` (trusted callers only) defaults to the actor."""
+        with self.session(ctx) as (conn, compiled):
+            rt = self.object(compiled, object_name)
+            access = self.authorize(compiled, ctx, rt, "create")
+            record_type = _take_record_type(rt, data)
+            if isinstance(data, dict):
+                data = {k: v for k, v in data.items() if k != "record_type"}
+            values = coerce(rt, access, data, ctx.zone)
+            values["record_type"] = record_type
+            self._prepare(conn, compiled, rt, access, ctx, values, None)
+            warnings = duplicates.enforce(duplicates.find(conn, rt, access, values), object_name)
+            row = self._insert(conn, rt, ctx, [values], owner)[0]
+            self._after_write(conn, compiled, rt, ctx, [row], [], None)
+            self.events.emit(conn, ctx, RecordEvent("created", object_name, row["id"], None, row))
+            return RecordResult(present(rt, row, ctx, access.hidden), warnings)
+
+    def bulk_create(
+        self, ctx, object_name: str, rows: list[Any], *, owner: int | None = None
+    ) -> list[int]:
+        """Create many records in one transaction: all or none.
+
+        Every row goes through the same steps as ``create``; errors are
+        collected for all rows (``details`` carry the row number) before
+        anything is written. Returns the new ids in input order.
+        """
+        from trellis.runtime.records.bulk import bulk_create
+
+        with self.session(ctx) as (conn, compiled):
+            return bulk_create(self, conn, compiled, ctx, object_name, rows, owner)
+
+    def _prepare(
+        self, conn, compiled, rt, access, ctx, values, old, *, check_refs: bool = True
+    ) -> dict[str, Any]:
+        """Defaults, references, formulas and rules; raises Invalid. Returns related values."""
+        if old is None:
+            apply_defaults(rt, values, ctx)
+            for name in rt.definition.by_name:  # formulas see every field, blank ones as None
+                values.setdefault(name, None)
+        merged = values  # for updates, callers pass the old values merged with the changes
+        if check_refs:
+            check_references(conn, compiled, rt, ctx, merged, old)
+        related = lookup_values(conn, compiled, rt, merged) if rt.lookup_paths else {}
+        compute_formulas(rt, merged, related, ctx)
+        env = {**merged, **related} if related else merged
+        if rt.read_formulas:
+            env = dict(env)
+            compute_formulas(rt, env, related, ctx, rt.read_formulas)
+        changed = None if old is None else {k for k in merged if merged[k] != old.get(k)}
+        errors = rules.check(rt, merged, env, ctx, changed)
+        if errors:
+            raise Invalid(f"this {rt.definition.api_name} breaks {len(errors)} rule(s)", errors)
+        duplicates.set_keys(rt, merged)
+        return related
+
+    def _insert(self, conn, rt: ObjectRuntime, ctx, drafts: list[dict], owner: int | None):
+        owner_id = owner or ctx.user_id
+        department = _owner_department(conn, ctx, owner_id)
+        stamp = ctx.stamp
+        for draft in drafts:
+            draft.update(
+                owner=owner_id,
+                department=department,
+                created_by=ctx.user_id,
+                created_at=stamp,
+                updated_by=ctx.user_id,
+                updated_at=stamp,
+                version=1,
+            )
+        autonumber.assign(conn, rt, drafts, ctx)
+        _check_unique(conn, rt, drafts, None)
+        columns = rt.table.c
+        for draft in drafts:
+            row = {k: v for k, v in draft.items() if k in columns and k != "id"}
+            draft["id"] = conn.execute(sa.insert(rt.table).values(row)).inserted_primary_key[0]
+        return drafts
+
+    # -- update -----------------------------------------------------------
+
+    def update(
+        self,
+        ctx,
+        object_name: str,
+        record_id: int,
+        changes: Any,
+        *,
+        expected_version: int | None = None,
+    ) -> RecordResult:
+        """Change fields of one record. A stale ``expected_version`` is refused (412)."""
+        with self.session(ctx) as (conn, compiled):
+            rt = self.object(compiled, object_name)
+            access = self.authorize(compiled, ctx, rt, "edit")
+            old = self._fetch_for_edit(conn, rt, access, record_id)
+            if isinstance(changes, dict) and expected_version is None and "version" in changes:
+                expected_version = changes["version"]
+            _check_version(rt, old, expected_version)
+            values = coerce(rt, access, changes, ctx.zone, allow_envelope=True)
+            merged = {**old, **values}
+            self._prepare(conn, compiled, rt, access, ctx, merged, dict(old))
+            changed = {k for k in rt.table.c.keys() if k in merged and merged[k] != old[k]}
+            if not changed:
+                return RecordResult(present(rt, old, ctx, access.hidden))
+            dup_changed = any(r.column in changed for r in rt.definition.duplicate_rules)
+            warnings = (
+                duplicates.enforce(
+                    duplicates.find(conn, rt, access, merged, exclude_id=old["id"]), object_name
+                )
+                if dup_changed
+                else []
+            )
+            new = self._write_update(conn, rt, ctx, old, merged, changed)
+            history.record(
+                conn,
+                rt,
+                old["id"],
+                dict(old),
+                new,
+                history.tracked_changes(rt, old, {k: new[k] for k in changed}),
+                ctx,
+            )
+            self._after_write(conn, compiled, rt, ctx, [new], [dict(old)], changed)
+            self.events.emit(
+                conn,
+                ctx,
+                RecordEvent("updated", object_name, old["id"], dict(old), new, frozenset(changed)),
+            )
+            return RecordResult(present(rt, new, ctx, access.hidden), warnings)
+
+    def _fetch_for_edit(self, conn, rt, access: Access, record_id):
+        row = self._fetch(conn, rt, access.read_condition(rt.table), record_id, lock=True)
+        edit = access.edit_condition(rt.table)
+        if (
+            edit is not None
+            and conn.execute(
+                sa.select(rt.table.c.id).where(rt.table.c.id == row["id"], edit)
+            ).first()
+            is None
+        ):
+            raise Forbidden(
+                f"you may read this {rt.definition.api_name} but not change it; "
+                "ask its owner or your manager"
+            )
+        return row
+
+    def _write_update(self, conn, rt, ctx, old, merged, changed) -> dict[str, Any]:
+        _check_unique(conn, rt, [merged], old["id"])
+        values = {k: merged[k] for k in changed}
+        values.update(version=old["version"] + 1, updated_by=ctx.user_id, updated_at=ctx.stamp)
+        t = rt.table
+        result = conn.execute(
+            sa.update(t).where(t.c.id == old["id"], t.c.version == old["version"]).values(values)
+        )
+        if result.rowcount != 1:
+            raise StaleVersion(
+                f"this {rt.definition.api_name} was changed by someone else while you "
+                "edited it; reload it and apply your change again"
+            )
+        return {**merged, **values}
+
+    # -- delete -----------------------------------------------------------
+
+    def delete(
+        self, ctx, object_name: str, record_id: int, *, expected_version: int | None = None
+    ) -> None:
+        with self.session(ctx) as (conn, compiled):
+            rt = self.object(compiled, object_name)
+            access = self.authorize(compiled, ctx, rt, "delete")
+            old = self._fetch_for_edit(conn, rt, access, record_id)
+            _check_version(rt, old, expected_version)
+            self._delete_row(conn, compiled, rt, ctx, dict(old))
+
+    def _delete_row(self, conn, compiled, rt: ObjectRuntime, ctx, old: dict) -> None:
+        for child_name, lookup in rt.referenced_by:
+            crt = compiled.object(child_name)
+            column = crt.table.c[lookup.api_name]
+            rule = lookup.options.get("on_delete", "set_null")
+            children = (
+                conn.execute(sa.select(crt.table).where(column == old["id"])).mappings().all()
+            )
+            if not children:
+                continue
+            if rule == "restrict":
+                raise Conflict(
+                    f"{len(children)} {child_name} record(s) still refer to this "
+                    f"{rt.definition.api_name} through {lookup.api_name}; delete or "
+                    "re-link them first"
+                )
+            if rule == "cascade":
+                for child in children:
+                    self._delete_row(conn, compiled, crt, ctx, dict(child))
+            else:
+                conn.execute(
+                    sa.update(crt.table)
+                    .where(column == old["id"])
+                    .values({lookup.api_name: None, "version": crt.table.c.version + 1})
+                )
+                propagation.refresh_dependents(
+                    conn, compiled, crt, {c["id"] for c in children}, {lookup.api_name}, ctx
+                )
+        conn.execute(sa.delete(rt.table).where(rt.table.c.id == old["id"]))
+        self._after_write(conn, compiled, rt, ctx, [], [old], None)
+        self.events.emit(
+            conn, ctx, RecordEvent("deleted", rt.definition.api_name, old["id"], old, None)
+        )
+
+    # -- after every write --------------------------------------------------
+
+    def _after_write(self, conn, compiled, rt, ctx, new_rows, old_rows, changed) -> None:
+        """update_rollups and cross-object formulas for what was just written."""
+        touched = propagation.parents_of(rt, list(new_rows) + list(old_rows), changed)
+        if touched:
+            propagation.refresh_rollups(conn, compiled, touched, ctx)
+        ids = {r["id"] for r in new_rows}
+        for child, lookup, reads in rt.feeds_formulas:
+            if ids and (changed is None or reads & changed):
+                crt = compiled.object(child)
+                child_ids = {
+                    r.id
+                    for r in conn.execute(
+                        sa.select(crt.table.c.id).where(crt.table.c[lookup].in_(sorted(ids)))
+                    )
+                }
+                propagation.refresh_dependents(conn, compiled, crt, child_ids, {lookup}, ctx)
+
+
+def _requested_fields(rt: ObjectRuntime, access: Access, fields) -> tuple[str, ...] | None:
+    if not fields:
+        return None
+    unknown = [
+        f
+        for f in fields
+        if f not in rt.definition.by_name or f in access.hidden or rt.definition.by_name[f].archived
+    ]
+    if unknown:
+        raise BadRequest(
+            f"unknown fields requested: {', '.join(str(u)[:40] for u in unknown[:5])}",
+            [{"field": u, "message": "no such field"} for u in unknown[:20]],
+        )
+    return tuple(fields)
+
+
+def _record_id(value) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise NotFound(f"{str(value)[:40]!r} is not a record id") from None
+    if not 0 < number < 2**63:
+        raise NotFound(f"{number} is not a record id")
+    return number
+
+
+def _owner_department(conn, ctx, owner_id: int) -> int | None:
+    if owner_id == ctx.user_id:
+        return ctx.principal.department_id
+    return conn.execute(
+        sa.select(user_table.c.department_id).where(user_table.c.id == owner_id)
+    ).scalar()
+
+
+def _check_version(rt, row, expected) -> None:
+    if expected is None:
+        return
+    try:
+        expected = int(expected)
+    except (TypeError, ValueError):
+        raise Invalid("version must be a whole number (the version you read)") from None
+    if row["version"] != expected:
+        raise StaleVersion(
+            f"this {rt.definition.api_name} is at version {row['version']}, not {expected}: "
+            "someone "
+            f"changed it after you opened it; reload it and apply your change again",
+            current_version=row["version"],
+            updated_by=row["updated_by"],
+        )
+
+
+def _take_record_type(rt: ObjectRuntime, data: Any) -> str | None:
+    if not isinstance(data, dict) or "record_type" not in data:
+        return rt.definition.record_types[0].api_name if rt.definition.record_types else None
+    value = data["record_type"]
+    names = [t.api_name for t in rt.definition.record_types if t.active]
+    if value not in names:
+        raise Invalid(
+            f"record_type {str(value)[:40]!r} is not a record type of "
+            f"{rt.definition.api_name}; choose one of: {', '.join(names) or '(none defined)'}",
+            [{"field": "record_type", "message": "unknown record type"}],
+        )
+    return value
+
+
+def _check_unique(conn, rt: ObjectRuntime, drafts: list[dict], exclude_id) -> None:
+    """Name the field when a unique value is taken (the unique index is the backstop)."""
+    t = rt.table
+    for f in rt.definition.live_fields:
+        if not f.unique or f.system:
+            continue
+        wanted = [d[f.api_name] for d in drafts if d.get(f.api_name) is not None]
+        if len(wanted) != len(set(wanted)):
+            raise Conflict(
+                f"{f.api_name} must be unique, but the batch repeats a value",
+                [{"field": f.api_name, "message": "repeated value"}],
+            )
+        if not wanted:
+            continue
+        query = sa.select(t.c[f.api_name]).where(t.c[f.api_name].in_(wanted)).limit(1)
+        if exclude_id is not None:
+            query = query.where(t.c.id != exclude_id)
+        taken = conn.execute(query).scalar()
+        if taken is not None:
+            raise Conflict(
+                f"another {rt.definition.api_name} already has {f.api_name} = {taken!r}; "
+                "it must be unique",
+                [{"field": f.api_name, "message": "already taken"}],
+            )

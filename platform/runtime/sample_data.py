@@ -1,0 +1,75 @@
+"""Loading a pack's sample data: the demo organisation and demo records.
+
+``sample_data/org.json`` holds departments (a tree) and users (with manager
+and roles); ``sample_data/records.json`` holds records per object in
+dependency order. In records, ``"_ref"`` names a record so later ones can
+point at it with ``"#name"`` in a lookup field, and ``owner`` is a username.
+Records go through the records service like any other write.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from trellis.runtime import people
+from trellis.runtime.database import begin_write
+
+
+def load_org(runtime, folder: Path, password: str) -> list[str]:
+    """Create the departments and users of ``org.json``; skip the ones that exist."""
+    org = json.loads((folder / "org.json").read_text("utf-8"))
+    created = []
+    with begin_write(runtime.engine) as conn:
+        for d in org["departments"]:
+            people.ensure_department(
+                conn, d["api_name"], d["label"]["zh-CN"], d["label"]["en"], d.get("parent")
+            )
+        for u in org["users"]:
+            if people.user_id(conn, u["username"]) is None:
+                people.create_user(
+                    conn,
+                    u["username"],
+                    password,
+                    display_name=u["display_name"],
+                    department=u.get("department"),
+                    manager=u.get("manager"),
+                    roles=u.get("roles", []),
+                    locale=u.get("locale", "zh-CN"),
+                )
+                created.append(u["username"])
+        for d in org["departments"]:
+            if d.get("head"):
+                people.set_department_head(conn, d["api_name"], d["head"])
+    return created
+
+
+def load_records(runtime, folder: Path, acting_user: str) -> int:
+    """Create the records of ``records.json`` in one transaction; returns how many."""
+    data = json.loads((folder / "records.json").read_text("utf-8"))
+    refs: dict[str, int] = {}
+    count = 0
+    with begin_write(runtime.engine) as conn:
+        ctx = runtime.context_for(acting_user).on(conn)
+        owners: dict[str, int] = {}
+        for block in data["objects"]:
+            for raw in block["records"]:
+                values, ref, owner = _resolve(raw, refs)
+                owner_id = owners.setdefault(owner, people.user_id(conn, owner)) if owner else None
+                result = runtime.records.create(ctx, block["object"], values, owner=owner_id)
+                if ref:
+                    refs[ref] = result.record["id"]
+                count += 1
+    return count
+
+
+def _resolve(raw: dict[str, Any], refs: dict[str, int]):
+    values = {}
+    for key, value in raw.items():
+        if key in ("_ref", "owner"):
+            continue
+        if isinstance(value, str) and value.startswith("#") and value[1:] in refs:
+            value = refs[value[1:]]
+        values[key] = value
+    return values, raw.get("_ref"), raw.get("owner")
