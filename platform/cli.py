@@ -34,7 +34,11 @@ def _app():
 
 
 def _runtime():
-    return _app().extensions["trellis"]
+    runtime = _app().extensions["trellis"]
+    # Close pooled connections when the command ends (PostgreSQL would otherwise
+    # see connections vanish without a goodbye).
+    click.get_current_context().call_on_close(runtime.dispose)
+    return runtime
 
 
 def _fail(exc: TrellisError) -> None:

@@ -77,7 +77,7 @@ class Function:
         if count == needed:
             return None
         expected = f"at least {needed}" if self.variadic else str(needed)
-        noun = "argument" if needed == 1 and not self.variadic else "arguments"
+        noun = "argument" if needed == 1 else "arguments"
         return f"{self.name} takes {expected} {noun}, as in {self.signature}, but got {count}"
 
     def result_type(self, args: Sequence[ExprType]) -> ExprType:

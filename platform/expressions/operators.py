@@ -79,9 +79,10 @@ def power(a: Any, b: Any, limits: Limits) -> int | Decimal | None:
     if a.__class__ is int and b.__class__ is int and b >= 0:
         return simpleeval.safe_power(a, b)
     try:
-        return Decimal(a) ** Decimal(b)
-    except DecimalException:  # division by zero, invalid operation: no defined value
+        result = Decimal(a) ** Decimal(b)
+    except DecimalException:  # e.g. a negative number to a fractional power
         return None
+    return result if result.is_finite() else None  # 0 ** -1 is Infinity to Decimal
 
 
 def _digits(number: Any) -> int:

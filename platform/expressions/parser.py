@@ -127,7 +127,10 @@ def _parse_expression(sources: SourceMap) -> ast.Expression:
 
 def _syntax_error(exc: SyntaxError, sources: SourceMap) -> ExpressionError:
     source = sources.source
-    position = sources.line_column(exc.lineno or 1, (exc.offset or 1) - 1)
+    if exc.offset:
+        position = sources.line_column(exc.lineno or 1, exc.offset - 1)
+    else:  # Python gives no column when the text ends before the expression does
+        position = len(sources.source.rstrip())
     if _is_statement(source):
         hint = "a formula is one expression, not a statement"
         if "=" in source and "==" not in source:

@@ -51,20 +51,21 @@ def build(
     ]
     problems += list(_name_problems(effective))
     if problems:
-        raise DefinitionError(problems)
+        # Keep checking the rest so one run lists as much as it can; a broken
+        # object stops here, since everything below it would only echo that.
+        broken = {p.component for p in problems}
+        if any(key.startswith("object:") for key in broken) or not broken <= set(effective):
+            raise DefinitionError(problems)
+        effective = {k: c for k, c in effective.items() if k not in broken}
     raw_objects = assemble_objects(effective.values())
-    problems += list(_structure_problems(raw_objects, effective))
-    if problems:
-        raise DefinitionError(problems)
+    structure = list(_structure_problems(raw_objects, effective))
+    if structure:
+        raise DefinitionError(problems + structure)
     objects = {name: _object_def(raw, provenance) for name, raw in raw_objects.items()}
     compiler = FormulaCompiler(objects)
     objects = compiler.compile_all()
-    problems += compiler.problems
     problems += list(references.check(objects, effective))
-    graph = dependency_graph(objects)
-    problems += list(_cycle_problems(graph))
-    if problems:
-        raise DefinitionError(problems)
+    problems += list(_cycle_problems(dependency_graph(objects)))
     layouts, views, roles = _others(effective, compiler)
     problems += compiler.problems
     if problems:

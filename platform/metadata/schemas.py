@@ -67,7 +67,7 @@ def _pointer(path) -> str:
 
 
 def _explain(error) -> str:
-    if error.validator == "pattern" and str(error.path[-1:]) and "api_name" in list(error.path):
+    if error.validator == "pattern" and error.path and error.path[-1] == "api_name":
         return (
             f"{error.instance!r} is not a valid api_name: start with a lowercase letter, then "
             "lowercase letters, digits or underscores (2-40 characters)"

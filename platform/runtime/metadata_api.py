@@ -76,6 +76,9 @@ class MetadataAPI:
                 before = store.load(conn)
                 old = self.cache.get(conn).definitions if store.current_version(conn) else None
                 after = edit(before)
+                if after == before:  # nothing to do: no new version, no DDL
+                    outcome["unchanged"] = store.current_version(conn)
+                    raise _DryRun
                 try:
                     defs = metadata.build(after.effective(), provenance=after.provenance)
                 except DefinitionError as exc:
@@ -90,6 +93,8 @@ class MetadataAPI:
                 schema_sync.apply(conn, plan)
                 outcome["version"] = store.save(conn, before, after, actor=actor, summary=summary)
         except _DryRun:
+            if "unchanged" in outcome:
+                return ChangeResult(0, schema_sync.Plan(), None, applied=False)
             return ChangeResult(0, outcome["plan"], outcome["defs"], applied=False)
         defs = replace(outcome["defs"], version=outcome["version"])
         self.cache.prime(compile_definitions(defs))
