@@ -6,6 +6,8 @@ import re
 
 import phonenumbers
 import sqlalchemy as sa
+from stdnum.cn import uscc
+from stdnum.exceptions import ValidationError
 
 from trellis.expressions import ExprType
 from trellis.fieldtypes.base import FieldLike, FieldType, FieldValueError
@@ -124,3 +126,25 @@ class Phone(_Text):
                 "a landline with area code such as 010-12345678, or +country code"
             )
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@register
+class CreditCode(_Text):
+    """统一社会信用代码: the 18-character unified social credit code of a Chinese
+    organisation, checked (including its check character) with python-stdnum."""
+
+    name = "credit_code"
+    default_length = 18
+    openapi = {"type": "string", "minLength": 18, "maxLength": 18}
+
+    def parse(self, value, field):
+        value = super().parse(value, field)
+        if value is None:
+            return None
+        try:
+            return uscc.validate(value)
+        except ValidationError:
+            raise FieldValueError(
+                f"{value!r} is not a valid unified social credit code (统一社会信用代码): "
+                "18 characters, digits and capital letters, with a correct check character"
+            ) from None
