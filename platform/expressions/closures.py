@@ -68,6 +68,14 @@ def located(getter: Getter, position: int | None, source: str) -> Getter:
 def raw_binary(op: Operator, left: Operand, right: Operand) -> Getter:
     """``op(a, b)`` for an operator that handles blanks itself (==, !=, text +)."""
     first, second = left.getter, right.getter
+    if right.constant and left.key is not None:  # `status == 'new'`, the commonest test
+        key, b = left.key, right.value
+
+        def get_name(values, now):
+            a = values[key]
+            return op(from_float(a, key) if a.__class__ is float else a, b)
+
+        return get_name
     if right.constant:
         b = right.value
         return lambda values, now: op(first(values, now), b)
@@ -149,6 +157,29 @@ def _general(op: Operator, first: Getter, second: Getter, blank: Any) -> Getter:
         return blank if b is None else op(a, b)
 
     return get
+
+
+def divide_by_constant(left: Operand, divisor: Decimal) -> Getter:
+    """``a / divisor`` for a non-zero constant: written out, as division by 100 is everywhere.
+
+    A Decimal divisor makes ``/`` exact for int and Decimal operands alike.
+    """
+    key, first = left.key, left.getter
+    if key is None:
+
+        def get(values, now):
+            a = first(values, now)
+            return None if a is None else a / divisor
+
+        return get
+
+    def get_name(values, now):
+        a = values[key]
+        if a is None:
+            return None
+        return (from_float(a, key) if a.__class__ is float else a) / divisor
+
+    return get_name
 
 
 def call(impl: Callable[..., Any], args: list[Getter], position: int | None, source: str) -> Getter:

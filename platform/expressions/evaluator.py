@@ -105,9 +105,7 @@ class ClosureBuilder:
     def _static_arithmetic(self, rule: Rule, left: Operand, right: Operand) -> Getter:
         apply = self._bound(rule)
         if apply is divide and right.constant and right.value:
-            # The most common division, by a constant: a Decimal divisor makes `/` exact
-            # for int and Decimal alike, and saves a call per evaluation.
-            apply, right = operator.truediv, closures.constant(Decimal(right.value))
+            return closures.divide_by_constant(left, Decimal(right.value))
         if rule.keeps_blank:
             return closures.raw_binary(apply, left, right)
         return closures.blank_binary(apply, left, right, None)
@@ -148,6 +146,11 @@ class ClosureBuilder:
 
     def _build_BoolOp(self, node: ast.BoolOp) -> Getter:
         parts = [self._getter(value) for value in node.values]
+        if len(parts) == 2:  # by far the commonest shape, worth its own closure
+            first, second = parts
+            if isinstance(node.op, ast.And):
+                return lambda values, now: bool(first(values, now)) and bool(second(values, now))
+            return lambda values, now: bool(first(values, now)) or bool(second(values, now))
         stop = not isinstance(node.op, ast.And)  # `and` stops at a false part, `or` at a true one
 
         def get(values, now):
