@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
@@ -86,11 +86,17 @@ class _Decimal(FieldType):
         if not number.is_finite():
             raise FieldValueError("must be a finite number")
         precision, scale = self.shape(field)
-        number = number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
-        if number.adjusted() >= precision - scale:
-            raise FieldValueError(
-                f"is too large; at most {precision - scale} digits before the point"
-            )
+        too_large = FieldValueError(
+            f"is too large; at most {precision - scale} digits before the point"
+        )
+        if number.adjusted() >= precision - scale:  # before quantize, which fails on 1e400
+            raise too_large
+        # Enough digits for NUMERIC(38, s): the default context (28) would fail on them.
+        number = number.quantize(
+            Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=Context(prec=precision + 2)
+        )
+        if number.adjusted() >= precision - scale:  # rounding carried: 99.995 -> 100.00
+            raise too_large
         return _check_bounds(number, field)
 
     def to_json(self, value):

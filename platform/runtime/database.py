@@ -28,7 +28,11 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    # Datetime columns hold naive UTC. Aware values (NOW() in a default, a filter constant)
+    # are cast with the session's time zone, so pin it to UTC whatever the server says.
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    connect_args["options"] = f"{connect_args.get('options', '')} -c timezone=UTC".strip()
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(engine: sa.Engine) -> None:

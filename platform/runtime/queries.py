@@ -23,6 +23,7 @@ from trellis.runtime.permissions import Access
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
+MAX_SORT_FIELDS = 5
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,11 @@ def parse_sort(rt: ObjectRuntime, access: Access, sort: str | None) -> list[tupl
     """[(field, descending)], always ending in id so the order is total."""
     columns = visible_columns(rt, access)
     keys: list[tuple[str, bool]] = []
-    for part in (sort or "-id").split(","):
+    parts = (sort or "-id").split(",")
+    if len(parts) > MAX_SORT_FIELDS:
+        # Cutting the list instead would drop the id tie-breaker, and paging would skip rows.
+        raise BadRequest(f"sort by at most {MAX_SORT_FIELDS} fields")
+    for part in parts:
         part = part.strip()
         name, desc = (part[1:], True) if part.startswith("-") else (part, False)
         if name not in columns:
@@ -75,7 +80,7 @@ def parse_sort(rt: ObjectRuntime, access: Access, sort: str | None) -> list[tupl
         keys.append((name, desc))
     if "id" not in [k for k, _ in keys]:
         keys.append(("id", keys[0][1] if keys and keys[0][0] == "id" else False))
-    return keys[:6]
+    return keys
 
 
 def order_by(table: sa.Table, keys) -> list:

@@ -78,6 +78,15 @@ def http_error(exc: HTTPException):
     ), exc.code
 
 
+@api.app_errorhandler(404)
+@api.app_errorhandler(405)
+def routing_error(exc: HTTPException):
+    """No route matched, so no blueprint handler runs: answer JSON under the API's prefix."""
+    if request.path == api.url_prefix or request.path.startswith(f"{api.url_prefix}/"):
+        return http_error(exc)
+    return exc
+
+
 @api.errorhandler(Exception)
 def unexpected(exc: Exception):
     current_app.logger.exception("unexpected error in the API")

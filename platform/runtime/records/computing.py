@@ -14,8 +14,14 @@ from trellis.runtime.errors import Invalid
 
 
 def apply_defaults(rt: ObjectRuntime, values: dict[str, Any], ctx) -> None:
-    """Fill each missing writable field from its default value or default formula."""
+    """Fill each missing writable field from its default value or default formula.
+
+    A new record has no children yet, so its count and sum roll-ups start at 0, the value
+    the roll-up refresh writes once the last child is gone (not blank).
+    """
     for f in rt.definition.live_fields:
+        if f.type == "rollup" and f.options["function"] in ("count", "sum"):
+            values.setdefault(f.api_name, _result(f, 0, "roll-up"))
         if f.api_name in values or not f.writable:
             continue
         if f.default_value is not None:

@@ -111,10 +111,10 @@ class RecordsService:
         with self.session(ctx, write=False) as (conn, compiled):
             rt = self.object(compiled, object_name)
             access = self.authorize(compiled, ctx, rt, "read")
-            self._fetch(conn, rt, access.read_condition(rt.table), record_id)
+            row = self._fetch(conn, rt, access.read_condition(rt.table), record_id)
             return [
                 h
-                for h in history.read(conn, object_name, record_id)
+                for h in history.read(conn, object_name, row["id"])
                 if h["field"] not in access.hidden
             ]
 
