@@ -50,7 +50,7 @@ class DateTime(FieldType):
     openapi = {"type": "string", "format": "date-time"}
 
     def column_type(self, field):
-        return sa.DateTime()
+        return UTCDateTime()
 
     def parse(self, value, field):
         if value is None or value == "":
@@ -72,7 +72,29 @@ class DateTime(FieldType):
     def to_json(self, value):
         if value is None:
             return None
-        return value.replace(tzinfo=dt.UTC).isoformat()
+        return aware(value).isoformat()
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A naive-UTC datetime column that converts aware values on the way in.
+
+    Without it SQLite would store an aware value's local wall time.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
+
+def aware(value):
+    """Stored datetimes are naive UTC; expressions compare them with aware NOW()."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def to_utc(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:

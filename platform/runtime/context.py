@@ -48,6 +48,11 @@ class Context:
         return self.principal.id
 
     @property
+    def local_now(self) -> dt.datetime:
+        """``now`` in the user's time zone: what TODAY() and NOW() mean to them."""
+        return self.now.astimezone(self.zone)
+
+    @property
     def stamp(self) -> dt.datetime:
         """``now`` as the naive UTC value stored in datetime columns."""
         return self.now.astimezone(dt.UTC).replace(tzinfo=None)
@@ -101,3 +106,11 @@ def _below(root: int, edges) -> set[int]:
                 found.add(child)
                 stack.append(child)
     return found
+
+
+def system_context(actor: str | None, conn: sa.Connection | None = None) -> Context:
+    """A context for work the platform does itself (back-filling computed fields)."""
+    principal = Principal(
+        id=0, username=actor or "system", display_name="Trellis", department_id=None, roles=()
+    )
+    return Context(principal=principal, conn=conn)

@@ -34,8 +34,10 @@ from trellis.metadata.components import assemble_objects
 from trellis.metadata.layers import IDENTITY
 from trellis.runtime import schema_sync
 from trellis.runtime.compiled import MetadataCache, compile_definitions
+from trellis.runtime.context import system_context
 from trellis.runtime.database import begin_write
 from trellis.runtime.errors import Conflict, Forbidden, Invalid, NotFound
+from trellis.runtime.records import propagation
 from trellis.runtime.system_tables import create_system_tables
 
 
@@ -91,6 +93,9 @@ class MetadataAPI:
                 if dry_run:
                     raise _DryRun
                 schema_sync.apply(conn, plan)
+                propagation.backfill(
+                    conn, compile_definitions(defs), old, system_context(actor, conn)
+                )
                 outcome["version"] = store.save(conn, before, after, actor=actor, summary=summary)
         except _DryRun:
             if "unchanged" in outcome:

@@ -12,6 +12,7 @@ import hashlib
 
 import sqlalchemy as sa
 
+from trellis.fieldtypes.temporal import UTCDateTime
 from trellis.metadata import ObjectDef
 from trellis.metadata.names import table_name
 
@@ -33,9 +34,9 @@ def system_columns() -> list[sa.Column]:
         sa.Column("department", sa.BigInteger),
         sa.Column("record_type", sa.String(40)),
         sa.Column("created_by", sa.BigInteger),
-        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("updated_by", sa.BigInteger),
-        sa.Column("updated_at", sa.DateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
     ]
 

@@ -29,7 +29,7 @@ def reserve(conn: sa.Connection, name: str, count: int) -> int:
 
 def assign(conn: sa.Connection, rt: ObjectRuntime, rows: list[dict], ctx) -> None:
     """Fill every auto-number field of freshly created rows."""
-    today = ctx.now.astimezone(ctx.zone).date()
+    today = ctx.local_now.date()
     for f in rt.definition.live_fields:
         if f.type != "auto_number":
             continue

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
 
 from trellis.expressions import ExpressionError
 from trellis.fieldtypes import FIELD_TYPES, FieldValueError
+from trellis.fieldtypes.temporal import aware
 from trellis.metadata import FieldDef
 from trellis.runtime.compiled import CompiledMetadata, ObjectRuntime
 from trellis.runtime.errors import Invalid
@@ -27,7 +29,9 @@ def apply_defaults(rt: ObjectRuntime, values: dict[str, Any], ctx) -> None:
         if f.default_value is not None:
             values[f.api_name] = f.default_value
         elif f.default_formula is not None:
-            values[f.api_name] = _result(f, _evaluate(f, f.default_formula, values, ctx), "default")
+            values[f.api_name] = _result(
+                f, _evaluate(f, f.default_formula, evaluation_env(values, None), ctx), "default"
+            )
 
 
 def lookup_values(
@@ -48,25 +52,59 @@ def lookup_values(
     return out
 
 
+def evaluation_env(values: dict[str, Any], related: dict[str, Any] | None) -> dict[str, Any]:
+    """The names an expression sees: the record's values and looked-up values, with
+    datetimes made aware (UTC) so they compare with NOW()."""
+    env = {**values, **related} if related else dict(values)
+    for name, value in env.items():
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            env[name] = aware(value)
+    return env
+
+
+def lookup_values_for_page(
+    conn: sa.Connection, compiled: CompiledMetadata, rt: ObjectRuntime, rows: list
+) -> list[dict[str, Any]]:
+    """``lookup_values`` for many rows at once: one query per lookup field, not per row."""
+    found: dict[str, dict[int, Any]] = {}
+    for lookup, fields in rt.lookup_paths.items():
+        ids = sorted({row[lookup] for row in rows} - {None})
+        target = compiled.object(rt.definition.by_name[lookup].options["target"]).table
+        query = sa.select(target.c.id, *(target.c[f] for f in fields)).where(target.c.id.in_(ids))
+        found[lookup] = {r.id: r for r in conn.execute(query)} if ids else {}
+    out = []
+    for row in rows:
+        related = {}
+        for lookup, fields in rt.lookup_paths.items():
+            target_row = found[lookup].get(row[lookup])
+            for f in fields:
+                related[f"{lookup}.{f}"] = getattr(target_row, f) if target_row else None
+        out.append(related)
+    return out
+
+
 def compute_formulas(
     rt: ObjectRuntime,
     values: dict[str, Any],
     related: dict[str, Any],
     ctx,
     formulas: tuple[FieldDef, ...] | None = None,
-) -> None:
-    """Recompute formulas in dependency order, writing results into ``values``."""
-    env = {**values, **related} if related else values
+) -> dict[str, Any]:
+    """Recompute formulas in dependency order, writing results into ``values``.
+
+    Returns the evaluation environment, results included, for validation rules.
+    """
+    env = evaluation_env(values, related)
     for f in rt.stored_formulas if formulas is None else formulas:
         result = _result(f, _evaluate(f, f.formula, env, ctx), "formula")
         values[f.api_name] = result
-        if env is not values:
-            env[f.api_name] = result
+        env[f.api_name] = aware(result)
+    return env
 
 
 def _evaluate(f: FieldDef, expression, env: dict[str, Any], ctx) -> Any:
     try:
-        return expression.evaluate(env, now=ctx.now)
+        return expression.evaluate(env, now=ctx.local_now)
     except ExpressionError as exc:
         raise Invalid(
             f"the formula of {f.api_name!r} could not be computed",
@@ -80,9 +118,12 @@ def _result(f: FieldDef, value: Any, what: str) -> Any:
         return None
     type_name = f.options.get("return_type", f.type) if f.type in ("formula", "rollup") else f.type
     try:
-        return FIELD_TYPES[type_name].parse(value, f)
+        result = FIELD_TYPES[type_name].parse(value, f)
     except FieldValueError as exc:
         raise Invalid(
             f"the {what} of {f.api_name!r} gave a value that does not fit",
             [{"field": f.api_name, "message": str(exc)}],
         ) from None
+    if isinstance(result, dt.datetime) and result.tzinfo is not None:
+        result = result.astimezone(dt.UTC).replace(tzinfo=None)
+    return result

@@ -71,9 +71,10 @@ def find(
     """Records already matching ``values`` under each active rule."""
     found = []
     table = rt.table
-    name_col = (
-        table.c[rt.definition.name_field] if rt.definition.name_field in table.c else table.c.id
-    )
+    if not rt.definition.duplicate_rules:
+        return found
+    name = rt.definition.name_field
+    name_col = table.c[name] if name and name in table.c else table.c.id
     condition = access.read_condition(table)
     visible = sa.true() if condition is None else condition
     for rule in rt.definition.duplicate_rules:

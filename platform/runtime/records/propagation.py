@@ -63,7 +63,12 @@ def refresh_rollups(
         refresh_dependents(conn, compiled, prt, ids, fields, ctx, depth + 1)
 
 
-def _update_rollup(conn, compiled, prt: ObjectRuntime, name: str, ids: set[int], ctx) -> None:
+def _within(table: sa.Table, ids: set[int] | None):
+    """Rows with these ids, or every row when ``ids`` is None (a back-fill)."""
+    return sa.true() if ids is None else table.c.id.in_(sorted(ids))
+
+
+def _update_rollup(conn, compiled, prt: ObjectRuntime, name: str, ids: set[int] | None, ctx):
     rollup = prt.definition.by_name[name]
     child = compiled.object(rollup.options["object"]).table
     function = rollup.options["function"]
@@ -80,20 +85,18 @@ def _update_rollup(conn, compiled, prt: ObjectRuntime, name: str, ids: set[int],
     parent = prt.table
     sub = sa.select(aggregate).where(child.c[rollup.options["via"]] == parent.c.id)
     if rollup.rollup_filter is not None:
-        sub = sub.where(to_sql(rollup.rollup_filter, dict(child.c.items()), now=ctx.now))
+        sub = sub.where(to_sql(rollup.rollup_filter, dict(child.c.items()), now=ctx.local_now))
     if function == "avg":
         # AVG comes back as float on some drivers: recompute in Python for exact decimals.
         rows = conn.execute(
-            sa.select(parent.c.id, sub.scalar_subquery().label("v")).where(
-                parent.c.id.in_(sorted(ids))
-            )
+            sa.select(parent.c.id, sub.scalar_subquery().label("v")).where(_within(parent, ids))
         ).all()
         for row in rows:
             value = _result(rollup, row.v, "roll-up") if row.v is not None else None
             conn.execute(sa.update(parent).where(parent.c.id == row.id).values({name: value}))
         return
     conn.execute(
-        sa.update(parent).where(parent.c.id.in_(sorted(ids))).values({name: sub.scalar_subquery()})
+        sa.update(parent).where(_within(parent, ids)).values({name: sub.scalar_subquery()})
     )
 
 
@@ -134,9 +137,10 @@ def _reads(formula, changed: set[str]) -> bool:
     return any(d in changed or d.split(".", 1)[0] in changed for d in deps)
 
 
-def _recompute(conn, compiled, rt: ObjectRuntime, ids: set[int], formulas, ctx) -> set[str]:
+def _recompute(conn, compiled, rt: ObjectRuntime, ids: set[int] | None, formulas, ctx) -> set[str]:
     moved: set[str] = set()
-    for row in conn.execute(sa.select(rt.table).where(rt.table.c.id.in_(sorted(ids)))).mappings():
+    rows = conn.execute(sa.select(rt.table).where(_within(rt.table, ids))).mappings().all()
+    for row in rows:
         values = dict(row)
         compute_formulas(rt, values, lookup_values(conn, compiled, rt, values), ctx, formulas)
         update = {
@@ -148,3 +152,26 @@ def _recompute(conn, compiled, rt: ObjectRuntime, ids: set[int], formulas, ctx) 
             conn.execute(sa.update(rt.table).where(rt.table.c.id == row["id"]).values(update))
             moved |= set(update)
     return moved
+
+
+def backfill(conn: sa.Connection, compiled: CompiledMetadata, old_defs, ctx) -> None:
+    """After a definition change: compute new or changed roll-ups and stored formulas
+    for the records that already exist, in the same transaction as the change."""
+    if old_defs is None:
+        return
+    for rt in compiled.objects.values():
+        old = old_defs.objects.get(rt.definition.api_name)
+        if old is None:
+            continue  # a new object has an empty table
+        rollups = [f for f in rt.definition.live_fields if f.type == "rollup" and _new(f, old)]
+        for rollup in rollups:
+            _update_rollup(conn, compiled, rt, rollup.api_name, None, ctx)
+        moved = {f.api_name for f in rollups}
+        formulas = tuple(f for f in rt.stored_formulas if _new(f, old) or _reads(f, moved))
+        if formulas:
+            _recompute(conn, compiled, rt, None, formulas, ctx)
+
+
+def _new(field, old) -> bool:
+    before = old.by_name.get(field.api_name)
+    return before is None or before.archived or dict(before.options) != dict(field.options)

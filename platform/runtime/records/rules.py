@@ -23,7 +23,7 @@ def check(
         if (
             rule.active
             and rule.error_condition is not None
-            and rule.error_condition.evaluate(env, now=ctx.now) is True
+            and rule.error_condition.evaluate(env, now=ctx.local_now) is True
         ):
             detail = {"rule": rule.api_name, "message": rule.message.get(ctx.locale)}
             if rule.field:

@@ -22,7 +22,12 @@ from trellis.runtime.events import EventBus, RecordEvent
 from trellis.runtime.permissions import Access, access_for
 from trellis.runtime.records import autonumber, duplicates, history, propagation, rules
 from trellis.runtime.records.coercion import coerce
-from trellis.runtime.records.computing import apply_defaults, compute_formulas, lookup_values
+from trellis.runtime.records.computing import (
+    apply_defaults,
+    compute_formulas,
+    lookup_values,
+    lookup_values_for_page,
+)
 from trellis.runtime.records.output import present
 from trellis.runtime.records.references import check_references
 from trellis.runtime.system_tables import user_table
@@ -93,19 +98,29 @@ class RecordsService:
             rt = self.object(compiled, object_name)
             access = self.authorize(compiled, ctx, rt, "read")
             fields = _requested_fields(rt, access, request.fields)
-            query, keys = queries.build_select(rt, access, request, ctx.now)
+            query, keys = queries.build_select(rt, access, request, ctx.local_now)
             rows = conn.execute(query).mappings().all()
             more = len(rows) > request.limit
             rows = rows[: request.limit]
             page: dict[str, Any] = {
-                "records": [present(rt, r, ctx, access.hidden, fields) for r in rows],
+                "records": [
+                    present(rt, r, ctx, access.hidden, fields, related)
+                    for r, related in zip(
+                        rows, self._page_related(conn, compiled, rt, rows), strict=True
+                    )
+                ],
                 "next_cursor": queries.encode_cursor(rows[-1], keys) if more else None,
             }
             if request.total:
                 page["total"] = conn.execute(
-                    queries.count_select(rt, access, request, ctx.now)
+                    queries.count_select(rt, access, request, ctx.local_now)
                 ).scalar_one()
             return page
+
+    def _page_related(self, conn, compiled, rt: ObjectRuntime, rows) -> list[dict]:
+        if rt.read_formulas and rt.lookup_paths and rows:
+            return lookup_values_for_page(conn, compiled, rt, rows)
+        return [{}] * len(rows)
 
     def history(self, ctx, object_name: str, record_id: int) -> list[dict[str, Any]]:
         with self.session(ctx, write=False) as (conn, compiled):
@@ -142,12 +157,12 @@ class RecordsService:
                 data = {k: v for k, v in data.items() if k != "record_type"}
             values = coerce(rt, access, data, ctx.zone)
             values["record_type"] = record_type
-            self._prepare(conn, compiled, rt, access, ctx, values, None)
+            related = self._prepare(conn, compiled, rt, access, ctx, values, None)
             warnings = duplicates.enforce(duplicates.find(conn, rt, access, values), object_name)
             row = self._insert(conn, rt, ctx, [values], owner)[0]
             self._after_write(conn, compiled, rt, ctx, [row], [], None)
             self.events.emit(conn, ctx, RecordEvent("created", object_name, row["id"], None, row))
-            return RecordResult(present(rt, row, ctx, access.hidden), warnings)
+            return RecordResult(present(rt, row, ctx, access.hidden, related=related), warnings)
 
     def bulk_create(
         self, ctx, object_name: str, rows: list[Any], *, owner: int | None = None
@@ -175,11 +190,9 @@ class RecordsService:
         if check_refs:
             check_references(conn, compiled, rt, ctx, merged, old)
         related = lookup_values(conn, compiled, rt, merged) if rt.lookup_paths else {}
-        compute_formulas(rt, merged, related, ctx)
-        env = {**merged, **related} if related else merged
-        if rt.read_formulas:
-            env = dict(env)
-            compute_formulas(rt, env, related, ctx, rt.read_formulas)
+        env = compute_formulas(rt, merged, related, ctx)
+        if rt.read_formulas:  # rules may read them; the record keeps none of their values
+            env = compute_formulas(rt, dict(merged), related, ctx, rt.read_formulas)
         changed = None if old is None else {k for k in merged if merged[k] != old.get(k)}
         errors = rules.check(rt, merged, env, ctx, changed)
         if errors:
@@ -230,10 +243,10 @@ class RecordsService:
             _check_version(rt, old, expected_version)
             values = coerce(rt, access, changes, ctx.zone, allow_envelope=True)
             merged = {**old, **values}
-            self._prepare(conn, compiled, rt, access, ctx, merged, dict(old))
+            related = self._prepare(conn, compiled, rt, access, ctx, merged, dict(old))
             changed = {k for k in rt.table.c.keys() if k in merged and merged[k] != old[k]}
             if not changed:
-                return RecordResult(present(rt, old, ctx, access.hidden))
+                return RecordResult(present(rt, old, ctx, access.hidden, related=related))
             dup_changed = any(r.column in changed for r in rt.definition.duplicate_rules)
             warnings = (
                 duplicates.enforce(
@@ -258,7 +271,7 @@ class RecordsService:
                 ctx,
                 RecordEvent("updated", object_name, old["id"], dict(old), new, frozenset(changed)),
             )
-            return RecordResult(present(rt, new, ctx, access.hidden), warnings)
+            return RecordResult(present(rt, new, ctx, access.hidden, related=related), warnings)
 
     def _fetch_for_edit(self, conn, rt, access: Access, record_id):
         row = self._fetch(conn, rt, access.read_condition(rt.table), record_id, lock=True)
