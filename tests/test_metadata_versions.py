@@ -9,9 +9,12 @@ from trellis.runtime import schema_sync
 from trellis.runtime.errors import Invalid
 from trellis.runtime.platform_runtime import Runtime
 
-GADGET = {"api_name": "gadget", "label": {"zh-CN": "器件", "en": "Gadget"},
-          "plural_label": {"zh-CN": "器件", "en": "Gadgets"},
-          "fields": [{"api_name": "title", "type": "text", "label": {"zh-CN": "名", "en": "Title"}}]}
+GADGET = {
+    "api_name": "gadget",
+    "label": {"zh-CN": "器件", "en": "Gadget"},
+    "plural_label": {"zh-CN": "器件", "en": "Gadgets"},
+    "fields": [{"api_name": "title", "type": "text", "label": {"zh-CN": "名", "en": "Title"}}],
+}
 
 
 @pytest.fixture
@@ -33,8 +36,11 @@ def test_a_change_in_one_process_is_seen_by_another(runtimes):
     first.metadata.create_object("admin", GADGET)
     with second.engine.connect() as conn:
         assert "gadget" in second.cache.get(conn).definitions.objects
-    first.metadata.add_field("admin", "gadget", {
-        "api_name": "weight_kg", "type": "decimal", "label": {"zh-CN": "重量", "en": "Weight"}})
+    first.metadata.add_field(
+        "admin",
+        "gadget",
+        {"api_name": "weight_kg", "type": "decimal", "label": {"zh-CN": "重量", "en": "Weight"}},
+    )
     with second.engine.connect() as conn:
         compiled = second.cache.get(conn)
     assert "weight_kg" in compiled.object("gadget").definition.by_name
@@ -61,10 +67,20 @@ def test_refused_change_leaves_tables_and_definitions_alone(runtimes):
     first, _ = runtimes
     first.metadata.create_object("admin", GADGET)
     before = _tables(first)
-    bad = {**GADGET, "api_name": "widget", "fields": [
-        {"api_name": "title", "type": "text", "label": {"zh-CN": "名", "en": "Title"}},
-        {"api_name": "price", "type": "formula", "formula": "title * 2", "return_type": "decimal",
-         "label": {"zh-CN": "价", "en": "Price"}}]}
+    bad = {
+        **GADGET,
+        "api_name": "widget",
+        "fields": [
+            {"api_name": "title", "type": "text", "label": {"zh-CN": "名", "en": "Title"}},
+            {
+                "api_name": "price",
+                "type": "formula",
+                "formula": "title * 2",
+                "return_type": "decimal",
+                "label": {"zh-CN": "价", "en": "Price"},
+            },
+        ],
+    }
     with pytest.raises(Invalid) as caught:
         first.metadata.create_object("admin", bad)
     assert caught.value.details[0]["pointer"] == "field:widget.price/formula"

@@ -173,9 +173,18 @@ def test_a_read_time_formula_through_a_lookup_works_everywhere(crm):
 
     account = crm.account("rep_east", grade="gold")
     old = crm.opportunity("rep_east", account["id"])
-    crm.rt.metadata.add_field("admin", "opportunity", {
-        "api_name": "account_grade", "type": "formula", "label": {"zh-CN": "字段", "en": "Field"},
-        "return_type": "text", "stored": False, "formula": "account.grade"})
+    crm.rt.metadata.add_field(
+        "admin",
+        "opportunity",
+        {
+            "api_name": "account_grade",
+            "type": "formula",
+            "label": {"zh-CN": "字段", "en": "Field"},
+            "return_type": "text",
+            "stored": False,
+            "formula": "account.grade",
+        },
+    )
     assert crm.records.get(crm.ctx(), "opportunity", old["id"])["account_grade"] == "gold"
     page = crm.records.query(crm.ctx(), "opportunity", ListRequest())
     assert page["records"][0]["account_grade"] == "gold"
@@ -188,11 +197,30 @@ def test_a_new_rollup_or_stored_formula_is_computed_for_existing_records(crm):
     label = {"zh-CN": "字段", "en": "Field"}
     account = crm.account("rep_east")
     opp = crm.opportunity("rep_east", account["id"], amount="10")
-    crm.rt.metadata.add_field("admin", "account", {
-        "api_name": "max_amount", "type": "rollup", "label": label, "object": "opportunity",
-        "via": "account", "function": "max", "field": "amount", "return_type": "currency"})
+    crm.rt.metadata.add_field(
+        "admin",
+        "account",
+        {
+            "api_name": "max_amount",
+            "type": "rollup",
+            "label": label,
+            "object": "opportunity",
+            "via": "account",
+            "function": "max",
+            "field": "amount",
+            "return_type": "currency",
+        },
+    )
     assert crm.records.get(crm.ctx(), "account", account["id"])["max_amount"] == "10.00"
-    crm.rt.metadata.add_field("admin", "opportunity", {
-        "api_name": "double_amount", "type": "formula", "label": label,
-        "return_type": "currency", "formula": "amount * 2"})
+    crm.rt.metadata.add_field(
+        "admin",
+        "opportunity",
+        {
+            "api_name": "double_amount",
+            "type": "formula",
+            "label": label,
+            "return_type": "currency",
+            "formula": "amount * 2",
+        },
+    )
     assert crm.records.get(crm.ctx(), "opportunity", opp["id"])["double_amount"] == "20.00"

@@ -245,9 +245,16 @@ def test_datetimes_do_not_depend_on_the_database_servers_time_zone(crm, database
 def test_today_is_the_date_in_the_users_time_zone(crm):
     from trellis.runtime.queries import ListRequest
 
-    crm.rt.metadata.add_field("admin", "lead", {
-        "api_name": "first_seen", "type": "date", "label": {"zh-CN": "字段", "en": "Field"},
-        "default_formula": "TODAY()"})
+    crm.rt.metadata.add_field(
+        "admin",
+        "lead",
+        {
+            "api_name": "first_seen",
+            "type": "date",
+            "label": {"zh-CN": "字段", "en": "Field"},
+            "default_formula": "TODAY()",
+        },
+    )
     # 17:00 UTC on 10 March is 01:00 on 11 March in Shanghai.
     ctx = crm.ctx("rep_east", now=dt.datetime(2026, 3, 10, 17, 0, tzinfo=dt.UTC))
     lead = crm.lead(ctx)
@@ -258,14 +265,29 @@ def test_today_is_the_date_in_the_users_time_zone(crm):
 
 
 def test_now_in_a_rule_compares_with_stored_datetimes(crm):
-    crm.rt.metadata.create_object("admin", {
-        "api_name": "meeting", "label": {"zh-CN": "会议", "en": "Meeting"},
-        "plural_label": {"zh-CN": "会议", "en": "Meetings"},
-        "fields": [{"api_name": "starts_at", "type": "datetime",
-                    "label": {"zh-CN": "开始", "en": "Starts"}}],
-        "validation_rules": [{"api_name": "not_in_past", "error_condition": "starts_at < NOW()",
-                              "field": "starts_at",
-                              "message": {"zh-CN": "不能早于现在", "en": "Cannot be in the past"}}]})
+    crm.rt.metadata.create_object(
+        "admin",
+        {
+            "api_name": "meeting",
+            "label": {"zh-CN": "会议", "en": "Meeting"},
+            "plural_label": {"zh-CN": "会议", "en": "Meetings"},
+            "fields": [
+                {
+                    "api_name": "starts_at",
+                    "type": "datetime",
+                    "label": {"zh-CN": "开始", "en": "Starts"},
+                }
+            ],
+            "validation_rules": [
+                {
+                    "api_name": "not_in_past",
+                    "error_condition": "starts_at < NOW()",
+                    "field": "starts_at",
+                    "message": {"zh-CN": "不能早于现在", "en": "Cannot be in the past"},
+                }
+            ],
+        },
+    )
     ctx = crm.ctx("admin", now=dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.UTC))
     ok = crm.records.create(ctx, "meeting", {"starts_at": "2026-03-10T11:00:00"}).record
     assert ok["starts_at"] == "2026-03-10T11:00:00+08:00"
