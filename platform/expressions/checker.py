@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import ExpressionError
+from .errors import ExpressionError, character
 from .functions import ArgumentMismatch, Function, FunctionRegistry
 from .operators import ARITHMETIC, ARITHMETIC_VERBS, ORDERING, Rule, arithmetic_rule, comparable
 from .parser import ParsedExpression
@@ -153,7 +153,9 @@ class _Checker:
             message += f"; did you mean `{match[0]}`?"
         elif "{position}" in message:
             message += "; use the API name of a field of this object"
-        return self._fail(node, message.replace("{position}", str(self.sources.position(node))))
+        return self._fail(
+            node, message.replace("{position}", character(self.sources.position(node)))
+        )
 
     def _visit_BinOp(self, node: ast.BinOp) -> ExprType:
         left, right = self._visit_children(node, [node.left, node.right])
@@ -327,7 +329,7 @@ class _Checker:
         name = node.func.id
         if name.upper() in self.registry:
             return self.registry[name]
-        message = f"Unknown function `{name}` at {self.sources.position(node)}"
+        message = f"Unknown function `{name}` at {character(self.sources.position(node))}"
         suggestion = self.registry.suggest(name)
         if suggestion:
             message += f"; did you mean {suggestion}?"

@@ -7,6 +7,11 @@ import ast
 _SNIPPET_LENGTH = 40
 
 
+def character(position: int | None) -> str:
+    """A 0-based offset as people count it: "character 1" is the first."""
+    return "the end" if position is None else f"character {position + 1}"
+
+
 class ExpressionError(ValueError):
     """A formula or filter that cannot be compiled or evaluated.
 
@@ -84,4 +89,4 @@ class SourceMap:
 
     def at(self, node: ast.AST) -> str:
         """ "`snippet` at 12": the usual way messages point into the source."""
-        return f"`{self.snippet(node)}` at {self.position(node)}"
+        return f"`{self.snippet(node)}` at {character(self.position(node))}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import ExpressionError, SourceMap
+from .errors import ExpressionError, SourceMap, character
 from .limits import DEFAULT_LIMITS, Limits
 
 ARITHMETIC_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Mod, ast.Pow)
@@ -159,7 +159,7 @@ def _check_string_token(token: tokenize.TokenInfo, sources: SourceMap) -> None:
             row, column = token.start
             position = sources.line_column(row, column + escape.start())
             raise ExpressionError(
-                f"`{escape.group(0)}` at {position} is not a valid escape in text; "
+                f"`{escape.group(0)}` at {character(position)} is not a valid escape in text; "
                 f"write \\\\ for a backslash, as in '{escape.group(0)[0] * 2}{escape.group(1)}'.",
                 position,
                 sources.source,
@@ -184,7 +184,7 @@ def _syntax_error(exc: SyntaxError, sources: SourceMap) -> ExpressionError:
             source,
         )
     return ExpressionError(
-        f"The expression is not valid at {position}: {exc.msg}. "
+        f"The expression is not valid at {character(position)}: {exc.msg}. "
         "Check brackets, quotes and operators.",
         position,
         source,

@@ -62,8 +62,8 @@ class FormulaCompiler:
         try:
             return compile_expression(source, names, expected=expected)
         except ExpressionError as exc:
-            at = f" (at character {exc.position + 1})" if exc.position is not None else ""
-            self.problems.append(Problem(key, place, f"{exc.message}{at}"))
+            # The message names the position itself (0-based, as ExpressionError.position).
+            self.problems.append(Problem(key, place, exc.message))
             return None
 
     def compile_filter(self, key: str, object_name: str, source: str | None) -> Any:

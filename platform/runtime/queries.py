@@ -54,11 +54,10 @@ def filter_condition(rt: ObjectRuntime, access: Access, source: str, now) -> sa.
         expression = compile_expression(source, names, expected=ExprType.BOOLEAN, max_length=2000)
         return to_sql(expression, columns, now=now)
     except ExpressionError as exc:
-        at = f" at character {exc.position + 1}" if exc.position is not None else ""
-        raise BadRequest(
-            f"the filter is not valid{at}: {exc.message}",
-            [{"field": "filter", "message": exc.message}],
-        ) from None
+        detail = {"field": "filter", "message": exc.message}
+        if exc.position is not None:
+            detail["position"] = exc.position
+        raise BadRequest(f"the filter is not valid: {exc.message}", [detail]) from None
 
 
 def parse_sort(rt: ObjectRuntime, access: Access, sort: str | None) -> list[tuple[str, bool]]:

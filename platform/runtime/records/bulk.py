@@ -16,6 +16,7 @@ from trellis.runtime.errors import Conflict, Invalid
 from trellis.runtime.events import RecordEvent
 from trellis.runtime.records import propagation
 from trellis.runtime.records.coercion import coerce
+from trellis.runtime.records.computing import apply_defaults, lookup_values_for_page
 from trellis.runtime.records.references import check_references
 
 MAX_ERRORS = 1000
@@ -27,15 +28,17 @@ def bulk_create(service, conn, compiled, ctx, object_name: str, rows: Any, owner
     access = service.authorize(compiled, ctx, rt, "create")
     if not isinstance(rows, list):
         raise Invalid("bulk create takes a JSON array of records")
-    drafts, errors = [], []
+    errors: list[dict] = []
+    coerced = []
     for i, data in enumerate(rows):
-        draft = _prepare_row(service, conn, compiled, rt, access, ctx, data, i, errors)
-        if draft is not None:
-            drafts.append(draft)
+        values = _coerce_row(rt, access, ctx, data, i, errors)
+        if values is not None:
+            coerced.append((i, values))
         if len(errors) >= MAX_ERRORS:
             break
-    if not errors:
-        _check_references_batched(conn, compiled, rt, ctx, drafts, errors)
+    _check_references_batched(conn, compiled, rt, ctx, [v for _, v in coerced], errors)
+    # Rules run on every row that coerced, so one answer lists every row's problems.
+    drafts = _check_rows(service, conn, compiled, rt, access, ctx, coerced, errors)
     if errors:
         raise Invalid(
             f"{len({e['row'] for e in errors})} of {len(rows)} rows have problems; "
@@ -54,7 +57,8 @@ def bulk_create(service, conn, compiled, ctx, object_name: str, rows: Any, owner
     return ids
 
 
-def _prepare_row(service, conn, compiled, rt, access, ctx, data, i, errors):
+def _coerce_row(rt, access, ctx, data, i, errors) -> dict[str, Any] | None:
+    """Coercion and defaults for one row; problems go to ``errors`` with the row number."""
     from trellis.runtime.records.service import _take_record_type
 
     row_errors: list[dict] = []
@@ -70,12 +74,35 @@ def _prepare_row(service, conn, compiled, rt, access, ctx, data, i, errors):
         errors.extend({**e, "row": i} for e in row_errors)
         return None
     values["record_type"] = record_type
-    try:
-        service._prepare(conn, compiled, rt, access, ctx, values, None, check_refs=False)
-    except Invalid as exc:
-        errors.extend({**d, "row": i} for d in (exc.details or [{"message": exc.message}]))
-        return None
+    apply_defaults(rt, values, ctx)
+    for name in rt.definition.by_name:
+        values.setdefault(name, None)
     return values
+
+
+def _check_rows(service, conn, compiled, rt, access, ctx, coerced, errors) -> list[dict]:
+    """Formulas and rules per row, with looked-up values fetched once for the batch."""
+    values = [v for _, v in coerced]
+    related = lookup_values_for_page(conn, compiled, rt, values) if rt.lookup_paths else None
+    drafts = []
+    for n, (i, row) in enumerate(coerced):
+        try:
+            service._prepare(
+                conn,
+                compiled,
+                rt,
+                access,
+                ctx,
+                row,
+                None,
+                check_refs=False,
+                related=related[n] if related else {},
+            )
+        except Invalid as exc:
+            errors.extend({**d, "row": i} for d in (exc.details or [{"message": exc.message}]))
+            continue
+        drafts.append(row)
+    return drafts
 
 
 def _check_references_batched(conn, compiled, rt, ctx, drafts, errors) -> None:

@@ -179,7 +179,7 @@ class RecordsService:
             return bulk_create(self, conn, compiled, ctx, object_name, rows, owner)
 
     def _prepare(
-        self, conn, compiled, rt, access, ctx, values, old, *, check_refs: bool = True
+        self, conn, compiled, rt, access, ctx, values, old, *, check_refs=True, related=None
     ) -> dict[str, Any]:
         """Defaults, references, formulas and rules; raises Invalid. Returns related values."""
         if old is None:
@@ -189,7 +189,8 @@ class RecordsService:
         merged = values  # for updates, callers pass the old values merged with the changes
         if check_refs:
             check_references(conn, compiled, rt, ctx, merged, old)
-        related = lookup_values(conn, compiled, rt, merged) if rt.lookup_paths else {}
+        if related is None:  # bulk writes fetch looked-up values for the whole batch at once
+            related = lookup_values(conn, compiled, rt, merged) if rt.lookup_paths else {}
         env = compute_formulas(rt, merged, related, ctx)
         if rt.read_formulas:  # rules may read them; the record keeps none of their values
             env = compute_formulas(rt, dict(merged), related, ctx, rt.read_formulas)
