@@ -20,6 +20,14 @@ def inputs(objects: Mapping[str, ObjectDef], obj: ObjectDef, dependency: str) ->
     return [f"{obj.api_name}.{lookup}", f"{target}.{field}"]
 
 
+def _not_field(obj: ObjectDef, name: str) -> str:
+    """Why a referenced field cannot be used: archived fields say so, with the way out."""
+    f = obj.by_name.get(name)
+    if f is not None and f.archived:
+        return f"{name!r} is archived; remove it from here first, or restore the field"
+    return f"{name!r} is not a field of {obj.api_name}"
+
+
 def _missing(obj: ObjectDef, name: str) -> bool:
     f = obj.by_name.get(name)
     return f is None or f.archived
@@ -47,14 +55,10 @@ def _object_refs(obj: ObjectDef) -> Iterator[Problem]:
     for dup in sorted({n for n in names if names.count(n) > 1}):
         yield Problem(key, "/fields", f"field {dup!r} is defined twice on {obj.api_name}")
     if obj.name_field and _missing(obj, obj.name_field):
-        yield Problem(
-            key, "/name_field", f"name field {obj.name_field!r} is not a field of {obj.api_name}"
-        )
+        yield Problem(key, "/name_field", f"name field {_not_field(obj, obj.name_field)}")
     for i, name in enumerate(obj.searchable_fields):
         if _missing(obj, name):
-            yield Problem(
-                key, f"/searchable_fields/{i}", f"{name!r} is not a field of {obj.api_name}"
-            )
+            yield Problem(key, f"/searchable_fields/{i}", _not_field(obj, name))
     for i, rule in enumerate(obj.duplicate_rules):
         for name in rule.fields:
             if _missing(obj, name):
@@ -150,7 +154,7 @@ def _layout_refs(objects, comp: Component) -> Iterator[Problem]:
                 yield Problem(
                     comp.key,
                     f"/sections/{s}/fields/{i}",
-                    f"{name!r} is not a field of {obj.api_name}",
+                    _not_field(obj, name),
                 )
     for r, related in enumerate(comp.definition.get("related_lists", [])):
         child = objects.get(related["object"])
@@ -169,7 +173,7 @@ def _list_view_refs(objects, comp: Component) -> Iterator[Problem]:
         return
     for i, name in enumerate(comp.definition["columns"]):
         if _missing(obj, name):
-            yield Problem(comp.key, f"/columns/{i}", f"{name!r} is not a field of {obj.api_name}")
+            yield Problem(comp.key, f"/columns/{i}", _not_field(obj, name))
     for name in (comp.definition.get("sort") or "").split(","):
         if name and _missing(obj, name.lstrip("-")):
             yield Problem(comp.key, "/sort", f"cannot sort by {name.lstrip('-')!r}: not a field")
@@ -186,5 +190,5 @@ def _role_refs(objects, comp: Component) -> Iterator[Problem]:
                 yield Problem(
                     comp.key,
                     f"/objects/{name}/fields/{field}",
-                    f"{field!r} is not a field of {name}",
+                    _not_field(obj, field),
                 )

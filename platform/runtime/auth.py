@@ -47,7 +47,8 @@ def check_password(conn: sa.Connection, username: str, password: str) -> int:
     )
     if user is None or not ok or not user.is_active:
         if user is not None:
-            failed = user.failed_logins + 1
+            # After a lockout has run out, counting starts again from zero.
+            failed = (0 if user.locked_until else user.failed_logins) + 1
             conn.execute(
                 sa.update(t)
                 .where(t.c.id == user.id)

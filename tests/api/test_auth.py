@@ -110,3 +110,20 @@ def test_tokens_are_not_stored_in_clear(api):
     with api.runtime.engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT token_hash FROM trellis_api_token")).scalars().all()
     assert rows and token not in rows and all(token not in r for r in rows)
+
+
+def test_after_the_lockout_runs_out_one_wrong_password_does_not_lock_again(api, crm):
+    import sqlalchemy as sa
+
+    from trellis.runtime.system_tables import user_table
+
+    for _ in range(5):
+        _sign_in(api, "rep_north", "wrong-password")
+    with crm.rt.engine.begin() as conn:  # the 15 minutes have passed
+        conn.execute(
+            sa.update(user_table)
+            .where(user_table.c.username == "rep_north")
+            .values(locked_until=user_table.c.created_at)
+        )
+    assert _sign_in(api, "rep_north", "wrong-password").status_code == 401
+    assert _sign_in(api, "rep_north", "trellis-demo").status_code == 201

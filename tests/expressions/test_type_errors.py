@@ -27,7 +27,11 @@ TYPE_ERRORS = [
     ("-name", "`name` is text but a number is needed", 1),
     ("not amount", "`amount` is a number but true/false is needed", 4),
     ("status in (1, 2)", "The list holds a number but the value looked up is text", 11),
-    ("IF(amount, 1, 2)", "Argument 1 of IF, `amount` at character 4, needs true/false, not a number", 3),
+    (
+        "IF(amount, 1, 2)",
+        "Argument 1 of IF, `amount` at character 4, needs true/false, not a number",
+        3,
+    ),
     ("IF(is_won, 1, 'a')", "gives text but an earlier argument gives a number", 14),
     ("LEN(amount)", "Argument 1 of LEN, `amount` at character 5, needs text", 4),
     ("ROUND(name, 2)", "call it as ROUND(number, digits)", 6),

@@ -205,3 +205,14 @@ def test_hidden_fields_cannot_be_written(hidden_amount):
         crm.lead("rep_east", estimated_amount="10")
     assert [d["field"] for d in caught.value.details] == ["estimated_amount"]
     assert crm.count("lead") == 0
+
+
+def test_writing_a_hidden_field_answers_like_an_unknown_field(hidden_amount):
+    crm = hidden_amount
+    answers = {}
+    for name in ("estimated_amount", "no_such_amount"):
+        with pytest.raises(Invalid) as caught:
+            crm.lead("rep_east", **{name: "10"})
+        answers[name] = caught.value.details[0]["message"].replace(name, "X")
+    assert answers["estimated_amount"] == answers["no_such_amount"]
+    assert "has no field" in answers["estimated_amount"]

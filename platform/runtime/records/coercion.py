@@ -43,7 +43,10 @@ def coerce(
         if field is None:
             errors.append({"field": name, "message": _not_writable(rt, access, name)})
             continue
-        if name in access.hidden or name in access.read_only:
+        if name in access.hidden:  # answered like an unknown field: hidden means unseen
+            errors.append({"field": name, "message": _not_writable(rt, access, name)})
+            continue
+        if name in access.read_only:
             errors.append({"field": name, "message": f"you may not change {name!r}"})
             continue
         try:
