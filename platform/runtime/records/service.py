@@ -87,7 +87,11 @@ class RecordsService:
             access = self.authorize(compiled, ctx, rt, "read")
             row = self._fetch(conn, rt, access.read_condition(rt.table), record_id)
             return present(
-                rt, row, ctx, access.hidden, related=lookup_values(conn, compiled, rt, dict(row))
+                rt,
+                row,
+                ctx,
+                access.hidden,
+                related=self._page_related(conn, compiled, rt, [row])[0],
             )
 
     def query(self, ctx, object_name: str, request) -> dict[str, Any]:
