@@ -14,6 +14,9 @@ from trellis.fieldtypes.base import FieldLike, FieldType, FieldValueError
 from trellis.fieldtypes.registry import register
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A mainland mobile number, optionally with +86/0086: 11 digits starting 13-19.
+_CN_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
+_SEPARATORS = re.compile(r"[\s\-()]")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
@@ -116,6 +119,9 @@ class Phone(_Text):
         value = super().parse(value, field)
         if value is None:
             return None
+        mobile = _CN_MOBILE.match(_SEPARATORS.sub("", value))
+        if mobile:  # the common case, without libphonenumber's full parse (~30 µs)
+            return "+86" + mobile.group(1)
         try:
             number = phonenumbers.parse(value, "CN")
         except phonenumbers.NumberParseException:

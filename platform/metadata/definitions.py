@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -104,7 +105,7 @@ class RecordTypeDef:
     active: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: live_fields is cached on the instance
 class ObjectDef:
     api_name: str
     label: Label
@@ -124,7 +125,7 @@ class ObjectDef:
     def field(self, name: str) -> FieldDef:
         return self.by_name[name]
 
-    @property
+    @cached_property
     def live_fields(self) -> tuple[FieldDef, ...]:
         """Fields that are not archived (system fields included)."""
         return tuple(f for f in self.fields if not f.archived)

@@ -61,11 +61,12 @@ change_table = sa.Table(
 )
 
 
+_CURRENT_VERSION = sa.select(sa.func.coalesce(sa.func.max(change_table.c.version), 0))
+
+
 def current_version(conn: sa.Connection) -> int:
     """The newest metadata version (0 before anything was defined)."""
-    return conn.execute(
-        sa.select(sa.func.coalesce(sa.func.max(change_table.c.version), 0))
-    ).scalar_one()
+    return conn.execute(_CURRENT_VERSION).scalar_one()
 
 
 def load(conn: sa.Connection) -> Layers:

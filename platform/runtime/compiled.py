@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import marshmallow
 import networkx as nx
 import sqlalchemy as sa
 
 from trellis import metadata
+from trellis.fieldtypes import FIELD_TYPES
 from trellis.metadata import Definitions, FieldDef, ObjectDef
 from trellis.metadata import store as metadata_store
 from trellis.runtime.tables import build_table
@@ -43,6 +45,12 @@ class ObjectRuntime:
     feeds_formulas: tuple[tuple[str, str, frozenset[str]], ...]
     #: lookups elsewhere that point here: (child object, lookup field)
     referenced_by: tuple[tuple[str, FieldDef], ...]
+    #: fields whose values must be unique
+    unique_fields: tuple[FieldDef, ...] = ()
+    #: picklist fields with their values by api_name, for the per-record checks
+    picklists: tuple[tuple[FieldDef, dict[str, dict]], ...] = ()
+    #: (field, JSON converter or None when the stored value is already JSON) for output
+    outputs: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -96,6 +104,13 @@ def _object_runtime(defs: Definitions, obj: ObjectDef, meta, order) -> ObjectRun
             if f.type == "rollup" and f.options["object"] == obj.api_name
         ),
         feeds_formulas=_feeds_formulas(defs, obj),
+        outputs=tuple((f.api_name, json_converter(f)) for f in obj.live_fields),
+        unique_fields=tuple(f for f in obj.live_fields if f.unique and not f.system),
+        picklists=tuple(
+            (f, {v["api_name"]: v for v in f.options["values"]})
+            for f in obj.live_fields
+            if f.type == "picklist"
+        ),
         referenced_by=tuple(
             (o.api_name, f)
             for o in defs.objects.values()
@@ -121,6 +136,34 @@ def _feeds_formulas(defs: Definitions, obj: ObjectDef):
             if read:
                 out.append((other.api_name, lookup.api_name, read))
     return tuple(out)
+
+
+#: Marks datetime fields: shown in the reader's time zone, so converted per request.
+DATETIME = object()
+_PLAIN = {
+    "text",
+    "long_text",
+    "integer",
+    "boolean",
+    "picklist",
+    "email",
+    "phone",
+    "url",
+    "lookup",
+    "user",
+    "auto_number",
+    "credit_code",
+}
+
+
+def json_converter(f: FieldDef) -> Any:
+    """How a stored value of ``f`` becomes JSON: None (as is), DATETIME, or a function."""
+    kind = f.options.get("return_type", f.type) if f.type in ("formula", "rollup") else f.type
+    if kind in _PLAIN:
+        return None
+    if kind == "datetime":
+        return DATETIME
+    return FIELD_TYPES[kind].to_json
 
 
 class MetadataCache:

@@ -78,12 +78,21 @@ def parse_sort(rt: ObjectRuntime, access: Access, sort: str | None) -> list[tupl
             )
         keys.append((name, desc))
     if "id" not in [k for k, _ in keys]:
-        keys.append(("id", keys[0][1] if keys and keys[0][0] == "id" else False))
+        # The tie-breaker runs the same way as the first key, so an index on that
+        # key serves the whole ORDER BY (PostgreSQL then only sorts ties).
+        keys.append(("id", keys[0][1]))
     return keys
 
 
 def order_by(table: sa.Table, keys) -> list:
-    return [(table.c[k].desc() if d else table.c[k].asc()).nulls_last() for k, d in keys]
+    """Blanks come last either way, as in a spreadsheet. Columns that cannot be blank
+    (id, created_at ...) get no NULLS clause, so PostgreSQL can walk their indexes."""
+    clauses = []
+    for name, desc in keys:
+        col = table.c[name]
+        clause = col.desc() if desc else col.asc()
+        clauses.append(clause.nulls_last() if col.nullable else clause)
+    return clauses
 
 
 def encode_cursor(row, keys) -> str:
@@ -100,7 +109,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def after_cursor(rt: ObjectRuntime, keys, cursor: str) -> sa.ColumnElement:
-    """Rows strictly after the cursor in the (nulls-last) sort order."""
+    """Rows strictly after the cursor in the sort order (blanks last either way)."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor.encode()))
         assert isinstance(raw, list) and len(raw) == len(keys)
@@ -113,9 +122,11 @@ def after_cursor(rt: ObjectRuntime, keys, cursor: str) -> sa.ColumnElement:
         equal_before = [_eq(table.c[n], v) for (n, _), v in zip(keys[:i], values[:i], strict=True)]
         col = table.c[name]
         if value is None:
-            continue  # nothing sorts after a null except equal nulls with a later tie-breaker
+            continue  # nothing follows a blank but blanks with a later tie-breaker
         beyond = (col < value) if desc else (col > value)
-        alternatives.append(sa.and_(*equal_before, sa.or_(beyond, col.is_(None))))
+        if col.nullable:
+            beyond = sa.or_(beyond, col.is_(None))
+        alternatives.append(sa.and_(*equal_before, beyond))
     return sa.or_(*alternatives) if alternatives else sa.false()
 
 

@@ -15,15 +15,21 @@ from trellis.runtime.compiled import ObjectRuntime
 from trellis.runtime.system_tables import counter_table
 
 
+def _reserve_statement(dialect_module):
+    t = counter_table
+    stmt = dialect_module.insert(t).values(name=sa.bindparam("name"), value=sa.bindparam("count"))
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.name], set_={"value": t.c.value + stmt.excluded.value}
+    ).returning(t.c.value)
+
+
+# Built once: SQLAlchemy then reuses the compiled SQL instead of rebuilding it per call.
+_RESERVE = {"postgresql": _reserve_statement(postgresql), "sqlite": _reserve_statement(sqlite)}
+
+
 def reserve(conn: sa.Connection, name: str, count: int) -> int:
     """Reserve ``count`` numbers of counter ``name``; returns the first."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    t = counter_table
-    stmt = dialect.insert(t).values(name=name, value=count)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[t.c.name], set_={"value": t.c.value + count}
-    ).returning(t.c.value)
-    last = conn.execute(stmt).scalar_one()
+    last = conn.execute(_RESERVE[conn.dialect.name], {"name": name, "count": count}).scalar_one()
     return last - count + 1
 
 

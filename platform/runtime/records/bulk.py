@@ -17,6 +17,7 @@ from trellis.runtime.events import RecordEvent
 from trellis.runtime.records import propagation
 from trellis.runtime.records.coercion import coerce
 from trellis.runtime.records.computing import apply_defaults, lookup_values_for_page
+from trellis.runtime.records.insertion import insert_new
 from trellis.runtime.records.references import check_references
 
 MAX_ERRORS = 1000
@@ -46,7 +47,7 @@ def bulk_create(service, conn, compiled, ctx, object_name: str, rows: Any, owner
             errors[:MAX_ERRORS],
         )
     _check_duplicates(conn, rt, access, drafts)
-    ids = _insert(service, conn, rt, ctx, drafts, owner)
+    ids = insert_new(conn, rt, ctx, drafts, owner)
     touched = propagation.parents_of(rt, drafts, None)
     if touched:
         propagation.refresh_rollups(conn, compiled, touched, ctx)
@@ -153,35 +154,3 @@ def _check_duplicates(conn, rt, access, drafts) -> None:
                 "nothing was written",
                 problems[:MAX_ERRORS],
             )
-
-
-def _insert(service, conn, rt, ctx, drafts, owner) -> list[int]:
-    from trellis.runtime.records import autonumber
-    from trellis.runtime.records.service import _check_unique, _owner_department
-
-    owner_id = owner or ctx.user_id
-    department = _owner_department(conn, ctx, owner_id)
-    stamp = ctx.stamp
-    system = {
-        "owner": owner_id,
-        "department": department,
-        "created_by": ctx.user_id,
-        "created_at": stamp,
-        "updated_by": ctx.user_id,
-        "updated_at": stamp,
-        "version": 1,
-    }
-    for draft in drafts:
-        draft.update(system)
-    autonumber.assign(conn, rt, drafts, ctx)
-    _check_unique(conn, rt, drafts, None)
-    columns = [c.name for c in rt.table.columns if c.name != "id"]
-    ids: list[int] = []
-    stmt = sa.insert(rt.table).returning(rt.table.c.id, sort_by_parameter_order=True)
-    for start in range(0, len(drafts), _CHUNK):
-        chunk = drafts[start : start + _CHUNK]
-        params = [{c: d.get(c) for c in columns} for d in chunk]
-        ids.extend(conn.execute(stmt, params).scalars().all())
-    for draft, new_id in zip(drafts, ids, strict=True):
-        draft["id"] = new_id
-    return ids

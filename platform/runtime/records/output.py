@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from trellis.runtime.compiled import ObjectRuntime
+from trellis.runtime.compiled import DATETIME, ObjectRuntime
 from trellis.runtime.records.computing import compute_formulas
 
 
@@ -19,22 +19,22 @@ def present(
     fields: tuple[str, ...] | None = None,
     related: dict | None = None,
 ) -> dict[str, Any]:
-    values = dict(row)
+    values = row
     if rt.read_formulas:
+        values = dict(row)
         compute_formulas(rt, values, related or {}, ctx, rt.read_formulas)
-    names = fields or tuple(f.api_name for f in rt.definition.live_fields)
-    out: dict[str, Any] = {}
+    outputs = rt.outputs if fields is None else [(n, c) for n, c in rt.outputs if n in fields]
     zone = ctx.zone
-    for name in names:
+    out: dict[str, Any] = {}
+    for name, convert in outputs:
         if name in hidden:
             continue
-        field = rt.definition.by_name[name]
         value = values.get(name)
-        if value is None:
-            out[name] = None
-        elif isinstance(value, dt.datetime):
+        if value is None or convert is None:
+            out[name] = value
+        elif convert is DATETIME:
             out[name] = value.replace(tzinfo=dt.UTC).astimezone(zone).isoformat()
         else:
-            out[name] = field.field_type.to_json(value)
+            out[name] = convert(value)
     out["id"], out["version"] = values["id"], values["version"]
     return out

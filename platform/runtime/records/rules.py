@@ -43,18 +43,14 @@ def _required(rt: ObjectRuntime, values: dict[str, Any]) -> list[dict]:
 def _picklists(rt: ObjectRuntime, values: dict[str, Any], changed: set[str] | None) -> list[dict]:
     """Inactive values and values of another record type may stay, but not be newly chosen."""
     errors = []
-    record_type = next(
+    record_type = rt.definition.record_types and next(
         (t for t in rt.definition.record_types if t.api_name == values.get("record_type")), None
     )
-    for f in rt.definition.live_fields:
+    for f, specs in rt.picklists:
         value = values.get(f.api_name)
-        if (
-            f.type != "picklist"
-            or value is None
-            or (changed is not None and f.api_name not in changed)
-        ):
+        if value is None or (changed is not None and f.api_name not in changed):
             continue
-        spec = next(v for v in f.options["values"] if v["api_name"] == value)
+        spec = specs[value]
         if not spec.get("active", True):
             errors.append(
                 {

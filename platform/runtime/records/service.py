@@ -16,11 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from trellis.runtime.compiled import CompiledMetadata, MetadataCache, ObjectRuntime
-from trellis.runtime.database import begin_write
+from trellis.runtime.database import WRITE
 from trellis.runtime.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, StaleVersion
 from trellis.runtime.events import EventBus, RecordEvent
 from trellis.runtime.permissions import Access, access_for
-from trellis.runtime.records import autonumber, duplicates, history, propagation, rules
+from trellis.runtime.records import duplicates, history, propagation, rules
 from trellis.runtime.records.coercion import coerce
 from trellis.runtime.records.computing import (
     apply_defaults,
@@ -28,9 +28,9 @@ from trellis.runtime.records.computing import (
     lookup_values,
     lookup_values_for_page,
 )
+from trellis.runtime.records.insertion import check_unique, insert_new
 from trellis.runtime.records.output import present
 from trellis.runtime.records.references import check_references
-from trellis.runtime.system_tables import user_table
 
 
 @dataclass
@@ -48,6 +48,7 @@ class RecordsService:
         self.engine = engine
         self.cache = cache
         self.events = events or EventBus()
+        self._writer = self.engine.execution_options(**WRITE)
 
     # -- plumbing ---------------------------------------------------------
 
@@ -57,7 +58,7 @@ class RecordsService:
         if ctx.conn is not None:
             yield ctx.conn, self.cache.get(ctx.conn)
             return
-        opener = begin_write(self.engine) if write else self.engine.begin()
+        opener = self._writer.begin() if write else self.engine.begin()
         with opener as conn:
             yield conn, self.cache.get(conn)
 
@@ -163,7 +164,8 @@ class RecordsService:
             values["record_type"] = record_type
             related = self._prepare(conn, compiled, rt, access, ctx, values, None)
             warnings = duplicates.enforce(duplicates.find(conn, rt, access, values), object_name)
-            row = self._insert(conn, rt, ctx, [values], owner)[0]
+            insert_new(conn, rt, ctx, [values], owner)
+            row = values
             self._after_write(conn, compiled, rt, ctx, [row], [], None)
             self.events.emit(conn, ctx, RecordEvent("created", object_name, row["id"], None, row))
             return RecordResult(present(rt, row, ctx, access.hidden, related=related), warnings)
@@ -204,28 +206,6 @@ class RecordsService:
             raise Invalid(f"this {rt.definition.api_name} breaks {len(errors)} rule(s)", errors)
         duplicates.set_keys(rt, merged)
         return related
-
-    def _insert(self, conn, rt: ObjectRuntime, ctx, drafts: list[dict], owner: int | None):
-        owner_id = owner or ctx.user_id
-        department = _owner_department(conn, ctx, owner_id)
-        stamp = ctx.stamp
-        for draft in drafts:
-            draft.update(
-                owner=owner_id,
-                department=department,
-                created_by=ctx.user_id,
-                created_at=stamp,
-                updated_by=ctx.user_id,
-                updated_at=stamp,
-                version=1,
-            )
-        autonumber.assign(conn, rt, drafts, ctx)
-        _check_unique(conn, rt, drafts, None)
-        columns = rt.table.c
-        for draft in drafts:
-            row = {k: v for k, v in draft.items() if k in columns and k != "id"}
-            draft["id"] = conn.execute(sa.insert(rt.table).values(row)).inserted_primary_key[0]
-        return drafts
 
     # -- update -----------------------------------------------------------
 
@@ -295,7 +275,7 @@ class RecordsService:
         return row
 
     def _write_update(self, conn, rt, ctx, old, merged, changed) -> dict[str, Any]:
-        _check_unique(conn, rt, [merged], old["id"])
+        check_unique(conn, rt, [merged], old["id"])
         values = {k: merged[k] for k in changed}
         values.update(version=old["version"] + 1, updated_by=ctx.user_id, updated_at=ctx.stamp)
         t = rt.table
@@ -401,14 +381,6 @@ def _record_id(value) -> int:
     return number
 
 
-def _owner_department(conn, ctx, owner_id: int) -> int | None:
-    if owner_id == ctx.user_id:
-        return ctx.principal.department_id
-    return conn.execute(
-        sa.select(user_table.c.department_id).where(user_table.c.id == owner_id)
-    ).scalar()
-
-
 def _check_version(rt, row, expected) -> None:
     if expected is None:
         return
@@ -438,29 +410,3 @@ def _take_record_type(rt: ObjectRuntime, data: Any) -> str | None:
             [{"field": "record_type", "message": "unknown record type"}],
         )
     return value
-
-
-def _check_unique(conn, rt: ObjectRuntime, drafts: list[dict], exclude_id) -> None:
-    """Name the field when a unique value is taken (the unique index is the backstop)."""
-    t = rt.table
-    for f in rt.definition.live_fields:
-        if not f.unique or f.system:
-            continue
-        wanted = [d[f.api_name] for d in drafts if d.get(f.api_name) is not None]
-        if len(wanted) != len(set(wanted)):
-            raise Conflict(
-                f"{f.api_name} must be unique, but the batch repeats a value",
-                [{"field": f.api_name, "message": "repeated value"}],
-            )
-        if not wanted:
-            continue
-        query = sa.select(t.c[f.api_name]).where(t.c[f.api_name].in_(wanted)).limit(1)
-        if exclude_id is not None:
-            query = query.where(t.c.id != exclude_id)
-        taken = conn.execute(query).scalar()
-        if taken is not None:
-            raise Conflict(
-                f"another {rt.definition.api_name} already has {f.api_name} = {taken!r}; "
-                "it must be unique",
-                [{"field": f.api_name, "message": "already taken"}],
-            )
