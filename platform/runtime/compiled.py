@@ -51,6 +51,14 @@ class ObjectRuntime:
     picklists: tuple[tuple[FieldDef, dict[str, dict]], ...] = ()
     #: (field, JSON converter or None when the stored value is already JSON) for output
     outputs: tuple[tuple[str, Any], ...] = ()
+    #: a new record before input: every field blank, count and sum roll-ups at 0
+    blank_record: dict[str, Any] = field(default_factory=dict)
+    #: writable fields with a default value or default formula
+    defaulted: tuple[FieldDef, ...] = ()
+    #: names whose values are datetimes (made aware for expressions)
+    datetime_names: frozenset[str] = frozenset()
+    #: whether validation rules read a formula computed on read
+    rules_read_formulas: bool = False
 
 
 @dataclass
@@ -105,6 +113,19 @@ def _object_runtime(defs: Definitions, obj: ObjectDef, meta, order) -> ObjectRun
         ),
         feeds_formulas=_feeds_formulas(defs, obj),
         outputs=tuple((f.api_name, json_converter(f)) for f in obj.live_fields),
+        blank_record=_blank_record(obj),
+        defaulted=tuple(
+            f
+            for f in obj.live_fields
+            if f.writable and (f.default_value is not None or f.default_formula is not None)
+        ),
+        datetime_names=_datetime_names(defs, obj),
+        rules_read_formulas=any(
+            dep in {f.api_name for f in formulas if not f.stored}
+            for rule in obj.validation_rules
+            if rule.error_condition is not None
+            for dep in rule.error_condition.dependencies
+        ),
         unique_fields=tuple(f for f in obj.live_fields if f.unique and not f.system),
         picklists=tuple(
             (f, {v["api_name"]: v for v in f.options["values"]})
@@ -118,6 +139,30 @@ def _object_runtime(defs: Definitions, obj: ObjectDef, meta, order) -> ObjectRun
             if f.type == "lookup" and f.options["target"] == obj.api_name
         ),
     )
+
+
+def _blank_record(obj: ObjectDef) -> dict[str, Any]:
+    blank: dict[str, Any] = dict.fromkeys(obj.by_name)
+    for f in obj.live_fields:
+        if f.type == "rollup" and f.options["function"] in ("count", "sum"):
+            # No children yet: 0, what the roll-up refresh writes once the last child goes.
+            blank[f.api_name] = f.field_type.result_type(f).parse(0, f)
+    return blank
+
+
+def _datetime_names(defs: Definitions, obj: ObjectDef) -> frozenset[str]:
+    names = {f.api_name for f in obj.live_fields if _kind(f) == "datetime"}
+    for f in obj.live_fields:
+        target = defs.objects.get(f.options.get("target")) if f.type == "lookup" else None
+        if target is not None:
+            names |= {
+                f"{f.api_name}.{g.api_name}" for g in target.live_fields if _kind(g) == "datetime"
+            }
+    return frozenset(names)
+
+
+def _kind(f: FieldDef) -> str:
+    return f.options.get("return_type", f.type) if f.type in ("formula", "rollup") else f.type
 
 
 def _feeds_formulas(defs: Definitions, obj: ObjectDef):
@@ -158,7 +203,7 @@ _PLAIN = {
 
 def json_converter(f: FieldDef) -> Any:
     """How a stored value of ``f`` becomes JSON: None (as is), DATETIME, or a function."""
-    kind = f.options.get("return_type", f.type) if f.type in ("formula", "rollup") else f.type
+    kind = _kind(f)
     if kind in _PLAIN:
         return None
     if kind == "datetime":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -47,7 +48,7 @@ class Context:
     def user_id(self) -> int:
         return self.principal.id
 
-    @property
+    @cached_property
     def local_now(self) -> dt.datetime:
         """``now`` in the user's time zone: what TODAY() and NOW() mean to them."""
         return self.now.astimezone(self.zone)

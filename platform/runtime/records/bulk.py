@@ -76,8 +76,6 @@ def _coerce_row(rt, access, ctx, data, i, errors) -> dict[str, Any] | None:
         return None
     values["record_type"] = record_type
     apply_defaults(rt, values, ctx)
-    for name in rt.definition.by_name:
-        values.setdefault(name, None)
     return values
 
 

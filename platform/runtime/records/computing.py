@@ -16,22 +16,21 @@ from trellis.runtime.errors import Invalid
 
 
 def apply_defaults(rt: ObjectRuntime, values: dict[str, Any], ctx) -> None:
-    """Fill each missing writable field from its default value or default formula.
+    """Fill each field the input left out: its default value or default formula, else blank.
 
-    A new record has no children yet, so its count and sum roll-ups start at 0, the value
-    the roll-up refresh writes once the last child is gone (not blank).
+    Changes ``values`` in place (callers hold on to it).
     """
-    for f in rt.definition.live_fields:
-        if f.type == "rollup" and f.options["function"] in ("count", "sum"):
-            values.setdefault(f.api_name, _result(f, 0, "roll-up"))
-        if f.api_name in values or not f.writable:
-            continue
+    given = values.keys()
+    missing = [f for f in rt.defaulted if f.api_name not in given]
+    complete = {**rt.blank_record, **values}
+    values.clear()
+    values.update(complete)
+    for f in missing:
         if f.default_value is not None:
             values[f.api_name] = f.default_value
-        elif f.default_formula is not None:
-            values[f.api_name] = _result(
-                f, _evaluate(f, f.default_formula, evaluation_env(values, None), ctx), "default"
-            )
+        else:
+            env = evaluation_env(rt, values, None)
+            values[f.api_name] = _result(f, _evaluate(f, f.default_formula, env, ctx), "default")
 
 
 def lookup_values(
@@ -52,12 +51,15 @@ def lookup_values(
     return out
 
 
-def evaluation_env(values: dict[str, Any], related: dict[str, Any] | None) -> dict[str, Any]:
+def evaluation_env(
+    rt: ObjectRuntime, values: dict[str, Any], related: dict[str, Any] | None
+) -> dict[str, Any]:
     """The names an expression sees: the record's values and looked-up values, with
     datetimes made aware (UTC) so they compare with NOW()."""
     env = {**values, **related} if related else dict(values)
-    for name, value in env.items():
-        if isinstance(value, dt.datetime) and value.tzinfo is None:
+    for name in rt.datetime_names:
+        value = env.get(name)
+        if value is not None and value.tzinfo is None:
             env[name] = aware(value)
     return env
 
@@ -94,7 +96,7 @@ def compute_formulas(
 
     Returns the evaluation environment, results included, for validation rules.
     """
-    env = evaluation_env(values, related)
+    env = evaluation_env(rt, values, related)
     for f in rt.stored_formulas if formulas is None else formulas:
         result = _result(f, _evaluate(f, f.formula, env, ctx), "formula")
         values[f.api_name] = result

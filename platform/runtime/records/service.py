@@ -189,16 +189,14 @@ class RecordsService:
     ) -> dict[str, Any]:
         """Defaults, references, formulas and rules; raises Invalid. Returns related values."""
         if old is None:
-            apply_defaults(rt, values, ctx)
-            for name in rt.definition.by_name:  # formulas see every field, blank ones as None
-                values.setdefault(name, None)
+            apply_defaults(rt, values, ctx)  # formulas see every field, blank ones as None
         merged = values  # for updates, callers pass the old values merged with the changes
         if check_refs:
             check_references(conn, compiled, rt, ctx, merged, old)
         if related is None:  # bulk writes fetch looked-up values for the whole batch at once
             related = lookup_values(conn, compiled, rt, merged) if rt.lookup_paths else {}
         env = compute_formulas(rt, merged, related, ctx)
-        if rt.read_formulas:  # rules may read them; the record keeps none of their values
+        if rt.rules_read_formulas:  # the record keeps none of these values
             env = compute_formulas(rt, dict(merged), related, ctx, rt.read_formulas)
         changed = None if old is None else {k for k in merged if merged[k] != old.get(k)}
         errors = rules.check(rt, merged, env, ctx, changed)
