@@ -65,16 +65,15 @@ def _choose(value, field) -> str:
         raise FieldValueError(
             f"expected one of the picklist values as text, got {type(value).__name__}"
         )
-    allowed = value_names(field)
-    if value not in allowed:
-        # Accept a label in either language too: people type what they see.
-        for v in field.options["values"]:
-            if value in v["label"].values():
-                return v["api_name"]
-        raise FieldValueError(
-            f"{value!r} is not a value of this picklist; choose one of: {', '.join(allowed)}"
-        )
-    return value
+    values = field.options["values"]
+    for v in values:
+        if v["api_name"] == value:
+            return value
+    for v in values:  # a label in either language: people type what they see
+        if value in v["label"].values():
+            return v["api_name"]
+    allowed = ", ".join(v["api_name"] for v in values)
+    raise FieldValueError(f"{value!r} is not a value of this picklist; choose one of: {allowed}")
 
 
 @register

@@ -14,8 +14,13 @@ from trellis.fieldtypes.base import FieldLike, FieldType, FieldValueError
 from trellis.fieldtypes.registry import register
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# A mainland mobile number, optionally with +86/0086: 11 digits starting 13-19.
-_CN_MOBILE = re.compile(r"^(?:\+?86|0086)?(1[3-9]\d{9})$")
+# A mainland mobile number, optionally with +86/0086, by libphonenumber's own CN mobile
+# pattern, so the fast path accepts exactly the numbers the full parse would.
+_CN_MOBILE = re.compile(
+    r"^(?:\+?86|0086)?("
+    + phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern
+    + ")$"
+)
 _SEPARATORS = re.compile(r"[\s\-()]")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 

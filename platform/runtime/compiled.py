@@ -59,6 +59,8 @@ class ObjectRuntime:
     datetime_names: frozenset[str] = frozenset()
     #: whether validation rules read a formula computed on read
     rules_read_formulas: bool = False
+    #: per duplicate rule, a statement finding one other record with the same match key
+    duplicate_probes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -97,9 +99,11 @@ def _object_runtime(defs: Definitions, obj: ObjectDef, meta, order) -> ObjectRun
                 if "." in dep:
                     lookup, target_field = dep.split(".", 1)
                     paths.setdefault(lookup, set()).add(target_field)
+    table = build_table(obj, meta)
     return ObjectRuntime(
         definition=obj,
-        table=build_table(obj, meta),
+        table=table,
+        duplicate_probes=_duplicate_probes(obj, table),
         schema=marshmallow.Schema.from_dict(inputs, name=f"{obj.api_name}_input")(),
         inputs=inputs,
         stored_formulas=tuple(f for f in formulas if f.stored),
@@ -139,6 +143,15 @@ def _object_runtime(defs: Definitions, obj: ObjectDef, meta, order) -> ObjectRun
             if f.type == "lookup" and f.options["target"] == obj.api_name
         ),
     )
+
+
+def _duplicate_probes(obj: ObjectDef, table: sa.Table) -> dict[str, Any]:
+    return {
+        rule.api_name: sa.select(table.c.id)
+        .where(table.c[rule.column] == sa.bindparam("key"), table.c.id != sa.bindparam("exclude"))
+        .limit(1)
+        for rule in obj.duplicate_rules
+    }
 
 
 def _blank_record(obj: ObjectDef) -> dict[str, Any]:

@@ -81,6 +81,11 @@ def find(
         key = values.get(rule.column)
         if not rule.active or key is None:
             continue
+        # Most writes match nothing: a prepared one-row probe settles that cheaply, and
+        # only a hit pays for the query that sorts matches into visible and not.
+        probe = {"key": key, "exclude": exclude_id or 0}
+        if conn.execute(rt.duplicate_probes[rule.api_name], probe).first() is None:
+            continue
         query = (
             sa.select(table.c.id, name_col.label("name"), sa.case((visible, 1), else_=0).label("v"))
             .where(table.c[rule.column] == key)
