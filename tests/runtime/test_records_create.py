@@ -294,3 +294,11 @@ def test_now_in_a_rule_compares_with_stored_datetimes(crm):
     with pytest.raises(Invalid) as caught:
         crm.records.create(ctx, "meeting", {"starts_at": "2026-03-10T09:00:00"})
     assert caught.value.details[0]["field"] == "starts_at"
+
+
+@pytest.mark.parametrize("number", ["14012345678", "15412345678", "19412345678", "12345678901"])
+def test_numbers_no_operator_issues_are_refused(crm, number):
+    with pytest.raises(Invalid) as caught:
+        crm.lead("rep_east", mobile=number)
+    assert caught.value.details[0]["field"] == "mobile"
+    assert "not a valid phone number" in caught.value.details[0]["message"]
