@@ -206,9 +206,15 @@ def metadata_export(folder):
 
 @metadata.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def metadata_import(folder):
+@click.option("--dry-run", is_flag=True, help="Check and show the schema plan; change nothing.")
+def metadata_import(folder, dry_run):
     """Apply the JSON definitions under FOLDER as admin changes (checked, all or nothing)."""
-    result = _runtime().metadata.import_folder("cli", folder)
+    result = _runtime().metadata.import_folder("cli", folder, dry_run=dry_run)
+    if dry_run:
+        for step in result.plan.steps:
+            click.echo(f"  {step.describe()}")
+        click.echo("dry run: the definitions are valid; nothing changed")
+        return
     click.echo(
         f"imported; metadata version {result.version}, {len(result.plan.steps)} schema step(s)"
     )

@@ -147,7 +147,9 @@ class MetadataAPI:
 
     # -- admin changes ------------------------------------------------------
 
-    def create_object(self, actor: str | None, definition: dict[str, Any]) -> ChangeResult:
+    def create_object(
+        self, actor: str | None, definition: dict[str, Any], *, dry_run: bool = False
+    ) -> ChangeResult:
         if not isinstance(definition, dict):
             raise Invalid("an object definition is a JSON object")
         key = key_for("object", definition)
@@ -159,9 +161,17 @@ class MetadataAPI:
                 layers = layers.with_created(comp)
             return layers
 
-        return self.change(actor, f"create object {definition.get('api_name')}", edit)
+        summary = f"create object {definition.get('api_name')}"
+        return self.change(actor, summary, edit, dry_run=dry_run)
 
-    def add_field(self, actor: str | None, object_name: str, definition: dict[str, Any]):
+    def add_field(
+        self,
+        actor: str | None,
+        object_name: str,
+        definition: dict[str, Any],
+        *,
+        dry_run: bool = False,
+    ) -> ChangeResult:
         if not isinstance(definition, dict):
             raise Invalid("a field definition is a JSON object")
         key = key_for("field", definition, object_name)
@@ -178,9 +188,11 @@ class MetadataAPI:
                 )
             return layers.with_created(Component(key, definition))
 
-        return self.change(actor, f"add field {key}", edit)
+        return self.change(actor, f"add field {key}", edit, dry_run=dry_run)
 
-    def patch(self, actor: str | None, key: str, changes: dict[str, Any]) -> ChangeResult:
+    def patch(
+        self, actor: str | None, key: str, changes: dict[str, Any], *, dry_run: bool = False
+    ) -> ChangeResult:
         """Change properties of one component (a customization; packs keep their layer)."""
         if not isinstance(changes, dict) or not changes:
             raise Invalid("send the properties to change as a JSON object")
@@ -199,10 +211,14 @@ class MetadataAPI:
                 layers = layers.with_patch(key, prop, UNSET if value is None else value)
             return layers
 
-        return self.change(actor, f"change {key}: {', '.join(sorted(changes))}", edit)
+        summary = f"change {key}: {', '.join(sorted(changes))}"
+        return self.change(actor, summary, edit, dry_run=dry_run)
 
-    def archive_field(self, actor: str | None, object_name: str, field_name: str) -> ChangeResult:
-        return self.patch(actor, f"field:{object_name}.{field_name}", {"archived": True})
+    def archive_field(
+        self, actor: str | None, object_name: str, field_name: str, *, dry_run: bool = False
+    ) -> ChangeResult:
+        key = f"field:{object_name}.{field_name}"
+        return self.patch(actor, key, {"archived": True}, dry_run=dry_run)
 
     # -- plan, export and import ----------------------------------------------
 
@@ -226,7 +242,9 @@ class MetadataAPI:
                 written += _write(folder / f"{comp.kind}s" / f"{fname}.json", comp.definition)
         return written
 
-    def import_folder(self, actor: str | None, folder: Path) -> ChangeResult:
+    def import_folder(
+        self, actor: str | None, folder: Path, *, dry_run: bool = False
+    ) -> ChangeResult:
         """Apply definition files as the admin's changes: new components are created,
         existing ones are patched where their properties differ."""
         components = _read_folder(folder)
@@ -244,7 +262,8 @@ class MetadataAPI:
                         layers = layers.with_patch(comp.key, prop, new)
             return layers
 
-        return self.change(actor, f"import definitions from {folder.name}", edit)
+        summary = f"import definitions from {folder.name}"
+        return self.change(actor, summary, edit, dry_run=dry_run)
 
 
 def _write(path: Path, data: Any) -> int:

@@ -291,3 +291,20 @@ def test_openapi_document_describes_every_object_without_a_token(api):
 
     refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(spec)))
     assert refs and refs <= set(schemas)
+
+
+def test_a_dry_run_shows_the_plan_and_changes_nothing(api):
+    before = api.get("/objects", as_="admin").get_json()
+    response = api.post("/objects?dry_run=true", json=NEW_OBJECT, as_="admin")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["applied"] is False
+    assert [step["action"] for step in body["plan"]][:1] == ["create_table"]
+    assert "rec_contract" in body["plan"][0]["sql"][0]
+    assert api.get("/objects", as_="admin").get_json() == before
+    assert api.get("/objects/contract", as_="admin").status_code == 404
+    field = {"api_name": "wechat_id", "type": "text", "label": {"zh-CN": "微信", "en": "WeChat"}}
+    planned = api.post("/objects/lead/fields?dry_run=1", json=field, as_="admin").get_json()
+    assert [(s["action"], s["target"]) for s in planned["plan"]] == [("add_column", "wechat_id")]
+    described = api.get("/objects/lead", as_="admin").get_json()
+    assert "wechat_id" not in [f["api_name"] for f in described["fields"]]

@@ -6,7 +6,7 @@ every problem and its place, and nothing is half-applied.
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 
 from trellis.runtime.api import api
 from trellis.runtime.api.describe import describe_object
@@ -42,30 +42,47 @@ def describe(name: str):
     return jsonify(describe_object(obj, ctx.locale, access))
 
 
+def _dry_run() -> bool:
+    """``?dry_run=true``: check the change and show its schema plan, change nothing."""
+    return request.args.get("dry_run", "").lower() in ("true", "1", "yes")
+
+
 def _changed(result, status=200):
-    return jsonify({"metadata_version": result.version, "plan": result.plan.as_json()}), status
+    body = {
+        "applied": result.applied,
+        "metadata_version": result.version,
+        "plan": result.plan.as_json(),
+    }
+    return jsonify(body), (status if result.applied else 200)
 
 
 @api.post("/objects")
 def create_object():
     require_admin()
     body = json_body()
-    return _changed(runtime().metadata.create_object(context().principal.username, body), 201)
+    result = runtime().metadata.create_object(
+        context().principal.username, body, dry_run=_dry_run()
+    )
+    return _changed(result, 201)
 
 
 @api.post("/objects/<name>/fields")
 def add_field(name: str):
     require_admin()
     body = json_body()
-    return _changed(runtime().metadata.add_field(context().principal.username, name, body), 201)
+    result = runtime().metadata.add_field(
+        context().principal.username, name, body, dry_run=_dry_run()
+    )
+    return _changed(result, 201)
 
 
 @api.patch("/objects/<name>/fields/<field>")
 def patch_field(name: str, field: str):
     require_admin()
     body = json_body()
+    key = f"field:{name}.{field}"
     return _changed(
-        runtime().metadata.patch(context().principal.username, f"field:{name}.{field}", body)
+        runtime().metadata.patch(context().principal.username, key, body, dry_run=_dry_run())
     )
 
 
@@ -73,4 +90,8 @@ def patch_field(name: str, field: str):
 def archive_field(name: str, field: str):
     """Archive: the field disappears from pages and the API; its column and data stay."""
     require_admin()
-    return _changed(runtime().metadata.archive_field(context().principal.username, name, field))
+    return _changed(
+        runtime().metadata.archive_field(
+            context().principal.username, name, field, dry_run=_dry_run()
+        )
+    )
