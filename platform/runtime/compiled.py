@@ -1,7 +1,7 @@
 """Compiled metadata: everything the runtime derives from one metadata version.
 
 Built once per version and shared by every request of the process: the
-SQLAlchemy tables, the marshmallow schemas, the order formulas are computed
+SQLAlchemy tables, the marshmallow fields that coerce input, the order formulas are computed
 in, and indexes of which roll-ups and cross-object formulas a change feeds.
 ``MetadataCache`` rebuilds it when another process (or this one) has
 changed definitions: one ``max(version)`` query per request tells.
@@ -30,7 +30,7 @@ class ObjectRuntime:
 
     definition: ObjectDef
     table: sa.Table
-    schema: marshmallow.Schema
+    #: a marshmallow field per writable field: coercion with per-field error messages
     inputs: dict[str, marshmallow.fields.Field]
     #: stored formula fields in dependency order
     stored_formulas: tuple[FieldDef, ...]
@@ -104,7 +104,6 @@ def _object_runtime(defs: Definitions, obj: ObjectDef, meta, order) -> ObjectRun
         definition=obj,
         table=table,
         duplicate_probes=_duplicate_probes(obj, table),
-        schema=marshmallow.Schema.from_dict(inputs, name=f"{obj.api_name}_input")(),
         inputs=inputs,
         stored_formulas=tuple(f for f in formulas if f.stored),
         read_formulas=tuple(f for f in formulas if not f.stored),
