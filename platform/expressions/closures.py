@@ -182,7 +182,13 @@ def divide_by_constant(left: Operand, divisor: Decimal) -> Getter:
     return get_name
 
 
-def call(impl: Callable[..., Any], args: list[Getter], position: int | None, source: str) -> Getter:
+def call(
+    impl: Callable[..., Any],
+    args: list[Getter],
+    position: int | None,
+    source: str,
+    can_fail: bool = True,
+) -> Getter:
     """A getter calling ``impl`` with the evaluated arguments (unrolled for 1 and 2)."""
     if len(args) == 1:
         (only,) = args
@@ -199,4 +205,4 @@ def call(impl: Callable[..., Any], args: list[Getter], position: int | None, sou
         def get(values, now):
             return impl(*[arg(values, now) for arg in args])
 
-    return located(get, position, source)
+    return located(get, position, source) if can_fail else get

@@ -206,10 +206,14 @@ class ClosureBuilder:
         function = self.checked.functions[node]
         args = [self._getter(arg) for arg in node.args]
         if function.build is not None:
-            getter = closures.located(function.build(args), self._position(node), self.source)
+            getter = function.build(args)
+            if function.can_fail:
+                getter = closures.located(getter, self._position(node), self.source)
         else:
-            getter = closures.call(function.impl, args, self._position(node), self.source)
-        if self.checked.types[node] in (ExprType.TEXT, ExprType.ANY):
+            getter = closures.call(
+                function.impl, args, self._position(node), self.source, function.can_fail
+            )
+        if function.grows_text and self.checked.types[node] in (ExprType.TEXT, ExprType.ANY):
             getter = self._text_limited(getter, node)
         return getter
 

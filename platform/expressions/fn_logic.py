@@ -19,6 +19,17 @@ def is_blank(value: Any) -> bool:
     return value is None or value == ""
 
 
+def _build_blankvalue(args):
+    """BLANKVALUE as one closure: the default is evaluated only when needed."""
+    value, default = args
+
+    def blankvalue(values, now):
+        result = value(values, now)
+        return default(values, now) if result is None or result == "" else result
+
+    return blankvalue
+
+
 def same_type(first: int) -> Any:
     """A ``returns`` callable: arguments from ``first`` on must share one type."""
 
@@ -121,7 +132,9 @@ FUNCTIONS = (
         "BLANKVALUE(value, value_if_blank)",
         (ANY, ANY),
         same_type(0),
-        impl=lambda value, default: default if is_blank(value) else value,
+        build=_build_blankvalue,
         sql=_sql_blankvalue,
+        can_fail=False,
+        grows_text=False,
     ),
 )

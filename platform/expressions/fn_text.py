@@ -80,6 +80,30 @@ def _sql_like(name: str, method: str) -> Any:
     return build
 
 
+def _build_concat(parts):
+    """CONCAT as one closure (blanks count as empty text): the commonest text formula,
+    so its usual two- and three-part forms skip the generic call machinery."""
+    if len(parts) == 2:
+        a, b = parts
+
+        def concat2(values, now):
+            return (a(values, now) or "") + (b(values, now) or "")
+
+        return concat2
+    if len(parts) == 3:
+        a, b, c = parts
+
+        def concat3(values, now):
+            return (a(values, now) or "") + (b(values, now) or "") + (c(values, now) or "")
+
+        return concat3
+
+    def concat(values, now):
+        return "".join([text for part in parts if (text := part(values, now)) is not None])
+
+    return concat
+
+
 def _sql_concat(args: Sequence[SqlTerm]) -> Any:
     result = sa.func.coalesce(args[0].sql, "")
     for term in args[1:]:
@@ -126,8 +150,9 @@ FUNCTIONS = (
         (TEXT,),
         TEXT,
         variadic=True,
-        impl=lambda *parts: "".join(part for part in parts if part is not None),
+        build=_build_concat,
         sql=_sql_concat,
+        can_fail=False,
     ),
     Function("TEXT", "TEXT(value)", (ANY,), TEXT, impl=to_text),
     Function("VALUE", "VALUE(text)", (TEXT,), NUMBER, impl=to_number),

@@ -51,6 +51,10 @@ class Function:
             function has no SQL form.
         variadic: The last parameter may repeat (at least once).
         pure: False when the result depends on the evaluation time (TODAY, NOW).
+        can_fail: False when ``impl`` never raises OperationError; the evaluator then
+            skips the frame that turns such errors into positioned ExpressionErrors.
+        grows_text: False when a text result is never longer than the longest text
+            argument (BLANKVALUE, TRIM); the evaluator then skips the length check.
     """
 
     name: str
@@ -62,6 +66,8 @@ class Function:
     sql: Callable[[Sequence[SqlTerm]], Any] | None = None
     variadic: bool = False
     pure: bool = True
+    can_fail: bool = True
+    grows_text: bool = True
 
     def __post_init__(self) -> None:
         if self.name != self.name.upper() or not self.name.isidentifier():
