@@ -273,6 +273,8 @@ def test_unknown_routes_and_methods_answer_json_errors(api):
     for method, path, status in cases:
         response = api.request(method, path)
         assert response.status_code == status, (method, path)
+        if status == 405:  # the client learns what it may do instead
+            assert "GET" in response.headers["Allow"], (method, path)
 
 
 def test_an_unexpected_error_is_a_json_500_without_details(api, monkeypatch):

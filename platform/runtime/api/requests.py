@@ -67,15 +67,16 @@ def trellis_error(exc: TrellisError):
 
 @api.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    return jsonify(
-        {
-            "error": {
-                "code": exc.name.lower().replace(" ", "_"),
-                "message": exc.description,
-                "details": [],
-            }
+    body = {
+        "error": {
+            "code": exc.name.lower().replace(" ", "_"),
+            "message": exc.description,
+            "details": [],
         }
-    ), exc.code
+    }
+    # Keep the exception's own headers, e.g. Allow on 405 Method Not Allowed.
+    headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+    return jsonify(body), exc.code, headers
 
 
 @api.app_errorhandler(404)
