@@ -96,10 +96,25 @@ def access_for(defs: Definitions, principal: Principal, object_name: str) -> Acc
         any(g.delete for g in grants),
         read_scope,
         edit_scope if SCOPES.index(edit_scope) <= SCOPES.index(read_scope) else read_scope,
-        frozenset(f for f, a in fields.items() if a == "hidden"),
+        _with_formulas_over(defs, object_name, {f for f, a in fields.items() if a == "hidden"}),
         frozenset(f for f, a in fields.items() if a == "read_only"),
         principal,
     )
+
+
+def _with_formulas_over(defs: Definitions, object_name: str, hidden: set[str]) -> frozenset[str]:
+    """Hidden fields plus every formula that reads one (directly or through another
+    formula): a formula's value, or a filter on it, would otherwise reveal the field."""
+    obj = defs.objects.get(object_name)
+    formulas = [f for f in obj.live_fields if f.formula is not None] if obj and hidden else []
+    grew = True
+    while grew:
+        grew = False
+        for f in formulas:
+            if f.api_name not in hidden and hidden & set(f.formula.dependencies):
+                hidden.add(f.api_name)
+                grew = True
+    return frozenset(hidden)
 
 
 def _read_scope(g: ObjectPermissionDef) -> str:

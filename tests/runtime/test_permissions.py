@@ -216,3 +216,15 @@ def test_writing_a_hidden_field_answers_like_an_unknown_field(hidden_amount):
         answers[name] = caught.value.details[0]["message"].replace(name, "X")
     assert answers["estimated_amount"] == answers["no_such_amount"]
     assert "has no field" in answers["estimated_amount"]
+
+
+def test_a_formula_over_a_hidden_field_is_hidden_too(hidden_amount):
+    crm = hidden_amount
+    mine = crm.lead("rep_east")
+    crm.records.update(crm.ctx("manager"), "lead", mine["id"], {"estimated_amount": "600000"})
+    lead = crm.records.query(crm.ctx("rep_east"), "lead", ListRequest())["records"][0]
+    assert "is_key_lead" not in lead  # it would tell whether estimated_amount >= 500,000
+    with pytest.raises(BadRequest):
+        crm.records.query(crm.ctx("rep_east"), "lead", ListRequest(filter="is_key_lead"))
+    manager = crm.records.query(crm.ctx("manager"), "lead", ListRequest())["records"][0]
+    assert manager["is_key_lead"] is True
