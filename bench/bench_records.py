@@ -93,24 +93,7 @@ def bench_create(env, factory: LeadFactory, n: int, *, warmup: int, block: int, 
     check_same_values(env, factory, start)
     start += 1
 
-    t_total = b_total = 0.0
-    done = 0
-    turn = 0
-    while done < n:
-        size = min(block, n - done)
-        t_payloads = factory.payloads(start, size)
-        start += size
-        b_rows = writer.rows(factory.payloads(start, size))
-        start += size
-        gc.collect()
-        if turn % 2 == 0:
-            t_total += trellis(t_payloads)
-            b_total += baseline(b_rows)
-        else:
-            b_total += baseline(b_rows)
-            t_total += trellis(t_payloads)
-        done += size
-        turn += 1
+    t_total, b_total, start = _interleaved(trellis, baseline, factory, writer, start, n, block)
     ratio = t_total / b_total
     result = Result(
         bench="create",
@@ -176,24 +159,7 @@ def bench_bulk(env, factory: LeadFactory, n: int, *, chunk: int, warmup: int, st
     baseline(writer.rows(factory.payloads(start, warmup)))
     start += warmup
 
-    t_total = b_total = 0.0
-    done = 0
-    turn = 0
-    while done < n:
-        size = min(chunk, n - done)
-        t_payloads = factory.payloads(start, size)
-        start += size
-        b_rows = writer.rows(factory.payloads(start, size))
-        start += size
-        gc.collect()
-        if turn % 2 == 0:
-            t_total += trellis(t_payloads)
-            b_total += baseline(b_rows)
-        else:
-            b_total += baseline(b_rows)
-            t_total += trellis(t_payloads)
-        done += size
-        turn += 1
+    t_total, b_total, start = _interleaved(trellis, baseline, factory, writer, start, n, chunk)
     t_rate, b_rate = n / t_total, n / b_total
     ratio = t_total / b_total
     sqlite = env.db.kind == "sqlite"
@@ -255,3 +221,29 @@ def write_profile(profiler: cProfile.Profile, out: Path, title: str, lines: int 
     out.write_text(text.getvalue())
     profiler.dump_stats(str(out.with_suffix(".prof")))
     print(f"         profile written to {out}")
+
+
+def _interleaved(trellis, baseline, factory, writer, start: int, n: int, block: int):
+    """Time ``n`` records in blocks, alternating which side goes first, so drift in the
+    machine's load falls on both sides alike.
+
+    Returns (Trellis seconds, baseline seconds, the next unused payload number).
+    """
+    t_total = b_total = 0.0
+    done = turn = 0
+    while done < n:
+        size = min(block, n - done)
+        t_payloads = factory.payloads(start, size)
+        start += size
+        b_rows = writer.rows(factory.payloads(start, size))
+        start += size
+        gc.collect()
+        if turn % 2 == 0:
+            t_total += trellis(t_payloads)
+            b_total += baseline(b_rows)
+        else:
+            b_total += baseline(b_rows)
+            t_total += trellis(t_payloads)
+        done += size
+        turn += 1
+    return t_total, b_total, start
