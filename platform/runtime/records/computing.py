@@ -37,18 +37,7 @@ def lookup_values(
     conn: sa.Connection, compiled: CompiledMetadata, rt: ObjectRuntime, values: dict[str, Any]
 ) -> dict[str, Any]:
     """Values of looked-up records that formulas read (``account.region``)."""
-    out: dict[str, Any] = {}
-    for lookup, fields in rt.lookup_paths.items():
-        target_id = values.get(lookup)
-        row = None
-        if target_id is not None:
-            target = compiled.object(rt.definition.by_name[lookup].options["target"]).table
-            row = conn.execute(
-                sa.select(*(target.c[f] for f in fields)).where(target.c.id == target_id)
-            ).first()
-        for f in fields:
-            out[f"{lookup}.{f}"] = getattr(row, f) if row is not None else None
-    return out
+    return lookup_values_for_page(conn, compiled, rt, [values])[0]
 
 
 def evaluation_env(

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from trellis.expressions import to_sql
 from trellis.runtime.compiled import CompiledMetadata, ObjectRuntime
-from trellis.runtime.records.computing import _result, compute_formulas, lookup_values
+from trellis.runtime.records.computing import _result, compute_formulas, lookup_values_for_page
 
 _MAX_DEPTH = 20  # definitions are acyclic; this only guards against a bug looping forever
 
@@ -140,9 +140,11 @@ def _reads(formula, changed: set[str]) -> bool:
 def _recompute(conn, compiled, rt: ObjectRuntime, ids: set[int] | None, formulas, ctx) -> set[str]:
     moved: set[str] = set()
     rows = conn.execute(sa.select(rt.table).where(_within(rt.table, ids))).mappings().all()
-    for row in rows:
+    # One query per lookup for all rows, not one per row: back-fills touch whole tables.
+    related = lookup_values_for_page(conn, compiled, rt, rows) if rt.lookup_paths else None
+    for n, row in enumerate(rows):
         values = dict(row)
-        compute_formulas(rt, values, lookup_values(conn, compiled, rt, values), ctx, formulas)
+        compute_formulas(rt, values, related[n] if related else {}, ctx, formulas)
         update = {
             f.api_name: values[f.api_name]
             for f in formulas
