@@ -39,6 +39,13 @@ class Context:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     locale: str = "zh-CN"
     conn: sa.Connection | None = None
+    #: True when the flow engine acts (approval actions, automations, pools):
+    #: object rights, data scope and the approval record lock do not apply.
+    #: The principal is still the person on whose behalf it acts, for stamps.
+    trusted: bool = False
+    #: The automations and flows that led to this write, outermost first
+    #: (e.g. ``("automation:lead.recycle",)``): the depth limit counts them.
+    cause: tuple[str, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -61,6 +68,10 @@ class Context:
     def on(self, conn: sa.Connection) -> Context:
         """The same context, running inside an already open transaction."""
         return replace(self, conn=conn)
+
+    def acting_for(self, cause: str) -> Context:
+        """The same context trusted by the records service on behalf of ``cause``."""
+        return replace(self, trusted=True, cause=(*self.cause, cause))
 
 
 def load_principal(conn: sa.Connection, user_id: int) -> Principal | None:
@@ -114,4 +125,4 @@ def system_context(actor: str | None, conn: sa.Connection | None = None) -> Cont
     principal = Principal(
         id=0, username=actor or "system", display_name="Trellis", department_id=None, roles=()
     )
-    return Context(principal=principal, conn=conn)
+    return Context(principal=principal, conn=conn, trusted=True, cause=("system",))

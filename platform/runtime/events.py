@@ -1,6 +1,10 @@
 """Record events for the flow engine: created, updated (with the changed
 fields), deleted. Subscribers run inside the writing transaction, so what
-they write commits or rolls back with the record."""
+they write commits or rolls back with the record.
+
+Two more kinds run *before* a write and may refuse it by raising (the
+approval record lock uses them): ``updating`` (``new`` holds the merged
+values, ``changed`` the fields about to change) and ``deleting``."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import sqlalchemy as sa
 
 @dataclass(frozen=True)
 class RecordEvent:
-    kind: str  # "created", "updated" or "deleted"
+    kind: str  # "created", "updated", "deleted", or before a write "updating", "deleting"
     object_name: str
     record_id: int
     old: dict[str, Any] | None
@@ -32,11 +36,14 @@ class EventBus:
             "created": [],
             "updated": [],
             "deleted": [],
+            "updating": [],
+            "deleting": [],
         }
 
     def subscribe(self, kind: str, subscriber: Subscriber) -> None:
         if kind not in self._subscribers:
-            raise ValueError(f"unknown event kind {kind!r}; use created, updated or deleted")
+            known = ", ".join(self._subscribers)
+            raise ValueError(f"unknown event kind {kind!r}; use one of {known}")
         self._subscribers[kind].append(subscriber)
 
     def emit(self, conn: sa.Connection, ctx, event: RecordEvent) -> None:

@@ -61,12 +61,17 @@ def is_admin(defs: Definitions, principal: Principal) -> bool:
     return any(defs.roles[r].is_admin for r in principal.roles if r in defs.roles)
 
 
+def full_access(object_name: str, principal: Principal) -> Access:
+    """Every right on every record: admins, and the flow engine acting (trusted)."""
+    return Access(
+        object_name, True, True, True, True, "all", "all", frozenset(), frozenset(), principal
+    )
+
+
 def access_for(defs: Definitions, principal: Principal, object_name: str) -> Access:
     """Combine the principal's roles into one Access for ``object_name``."""
     if is_admin(defs, principal):
-        return Access(
-            object_name, True, True, True, True, "all", "all", frozenset(), frozenset(), principal
-        )
+        return full_access(object_name, principal)
     grants = [
         defs.roles[r].objects[object_name]
         for r in principal.roles

@@ -26,6 +26,11 @@ class Runtime:
         self.events = EventBus()
         self.records = RecordsService(self.engine, self.cache, self.events)
         self.metadata = MetadataAPI(self.engine, self.cache)
+        # The flow engine subscribes to record events; every write path goes
+        # through them, so approvals' record locks and automations always apply.
+        from trellis.flows.engine import FlowEngine
+
+        self.flows = FlowEngine(self)
 
     def context(
         self,

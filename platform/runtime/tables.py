@@ -30,7 +30,8 @@ def index_name(table: str, *columns: str, unique: bool = False) -> str:
 def system_columns() -> list[sa.Column]:
     return [
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
-        sa.Column("owner", sa.BigInteger, nullable=False),
+        # No owner means the record sits in a pool (公海) waiting to be claimed.
+        sa.Column("owner", sa.BigInteger),
         sa.Column("department", sa.BigInteger),
         sa.Column("record_type", sa.String(40)),
         sa.Column("created_by", sa.BigInteger),
