@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
+import trellis.flows.api  # noqa: F401  (adds the flow engine's routes to the blueprint)
 from trellis.config import instance_path, load_config
 from trellis.runtime.api import api
 from trellis.runtime.platform_runtime import Runtime
