@@ -34,6 +34,8 @@ FULL = {
     "rows": 1_000_000,
     "queries": 200,
     "formula_evals": 200_000,
+    "approvals": 1_000,
+    "timers": 10_000,
 }
 QUICK = {
     "creates": 1_000,
@@ -42,8 +44,10 @@ QUICK = {
     "rows": 100_000,
     "queries": 50,
     "formula_evals": 20_000,
+    "approvals": 100,
+    "timers": 1_000,
 }
-BENCHES = ("create", "bulk", "list", "formula", "add_field")
+BENCHES = ("create", "bulk", "list", "formula", "add_field", "approvals", "timers")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -72,6 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--rows", type=int, help="rows of the list / add-field table")
     p.add_argument("--queries", type=int, help="list queries per side")
     p.add_argument("--formula-evals", type=int, help="evaluations per formula")
+    p.add_argument("--approvals", type=int, help="approval instances (two nodes each)")
+    p.add_argument("--timers", type=int, help="due lead-recycle timers to drain")
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument(
         "--profile",
@@ -258,6 +264,24 @@ def run_database(db: bench_env.Database, args, results: list[Result], info: dict
                 bench_schema.profile_add_field(env, RESULTS / f"profile-{kind}-add_field.txt")
         except Exception as exc:  # noqa: BLE001
             report(results, failed("add_field", kind, exc))
+
+    if "approvals" in args.benches:
+        print(f"-- 6. approvals: {sizes['approvals']:,} instances through two nodes", flush=True)
+        try:
+            import bench_flows
+
+            report(results, bench_flows.bench_approvals(env, sizes["approvals"]))
+        except Exception as exc:  # noqa: BLE001
+            report(results, failed("approvals", kind, exc))
+
+    if "timers" in args.benches:
+        print(f"-- 7. timers: {sizes['timers']:,} due recycle jobs", flush=True)
+        try:
+            import bench_flows
+
+            report(results, bench_flows.bench_timers(env, sizes["timers"]))
+        except Exception as exc:  # noqa: BLE001
+            report(results, failed("timers", kind, exc))
 
     env.runtime.dispose()
 

@@ -2,7 +2,8 @@
 
     trellis init                 create the database tables and install the standard CRM
     trellis demo                 add demo users, departments and records (safe to repeat)
-    trellis serve                serve the web app and API on 127.0.0.1:5000
+    trellis serve                serve the web app and API on 127.0.0.1:5000 (with a worker)
+    trellis worker               run due jobs (automations, reminders, deliveries) until stopped
     trellis pack install NAME    install a pack (a folder with pack.json, or a shipped pack's name)
     trellis pack list            installed packs
     trellis metadata plan        the DDL the stored definitions still need
@@ -15,10 +16,16 @@ instance folder, ./instance/trellis.db).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import os
+import signal
+import socket
 import sys
+import threading
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -145,13 +152,151 @@ def _logins(folder: Path) -> list[str]:
     type=int,
     help="Port to listen on.",
 )
-def serve(host, port):
-    """Serve the REST API (and, later, the pages) with a threaded server."""
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not run due jobs in this process (run `trellis worker` separately).",
+)
+def serve(host, port, no_worker):
+    """Serve the REST API (and, later, the pages) with a threaded server.
+
+    A worker thread runs due jobs (automations, reminders, deliveries) in the
+    same process unless --no-worker is given.
+    """
     from werkzeug.serving import run_simple
 
+    from trellis.flows.worker import Worker
+
     app = _app()
+    stop = threading.Event()
+    thread = None
+    if not no_worker:
+        _log_to_stderr()
+        worker = Worker(app.extensions["trellis"], name=f"{_worker_name()}/serve")
+        thread = threading.Thread(
+            target=worker.run_forever, args=(stop,), name="trellis worker", daemon=True
+        )
+        thread.start()
     click.echo(f"Trellis on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    # SIGTERM ends the server like Ctrl-C, so the worker finishes its current job first.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(timeout=60)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Run the jobs due now (or at --as-of), then exit.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="TIMESTAMP",
+    help="With --once: run what is due at this moment, an ISO timestamp such as "
+    "2026-03-13T09:00 or 2026-03-13T01:00Z; without a zone it is company time "
+    "(Asia/Shanghai).",
+)
+@click.option(
+    "--name",
+    default=None,
+    help="This worker's name in the job table (default: host:pid); unique per running worker.",
+)
+@click.option(
+    "--lease",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds without a heartbeat after which another worker takes a running job over.",
+)
+@click.option(
+    "--poll",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.05),
+    help="Seconds to wait between looks at the job table when nothing is due.",
+)
+def worker(once, as_of, name, lease, poll):
+    """Run due jobs: timed automations, approval reminders, email, WeCom and webhook deliveries.
+
+    Without --once it runs until Ctrl-C or SIGTERM, which stop it after the
+    current job. On PostgreSQL several workers may run side by side; on SQLite
+    run one.
+    """
+    from trellis.flows.worker import Worker
+
+    if as_of is not None and not once:
+        raise click.UsageError("--as-of goes with --once (a looping worker follows the clock)")
+    moment = _parse_moment(as_of) if as_of is not None else None
+    _log_to_stderr()
+    runner = Worker(_runtime(), name=name or _worker_name(), lease_seconds=lease)
+    if once:
+        done = runner.run_once(moment)
+        click.echo(f"worker {runner.name}: {done} job(s) done")
+        return
+    stop = threading.Event()
+    _stop_on_signals(stop)
+    click.echo(f"worker {runner.name} running; Ctrl-C stops it after the current job")
+    runner.run_forever(stop, poll_seconds=poll)
+
+
+COMPANY_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def _parse_moment(text: str) -> dt.datetime:
+    """An ISO timestamp; without a zone, company time (Asia/Shanghai)."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not an ISO timestamp; write e.g. 2026-03-13T09:00 (company time) "
+            "or 2026-03-13T01:00Z",
+            param_hint="--as-of",
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=COMPANY_ZONE)
+    return moment.astimezone(dt.UTC)
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    """Ctrl-C and SIGTERM ask the worker to stop after its current job; a second Ctrl-C quits."""
+
+    def ask(signum, frame):
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        click.echo("stopping after the current job ...", err=True)
+        stop.set()
+
+    signal.signal(signal.SIGINT, ask)
+    signal.signal(signal.SIGTERM, ask)
+
+
+class _EchoHandler(logging.Handler):
+    """Log lines on the command's stderr (looked up at each line, as click.echo does)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(self.format(record), err=True)
+
+
+def _log_to_stderr() -> None:
+    """Job failures and takeovers are logged; show them on stderr."""
+    logger = logging.getLogger("trellis.worker")
+    if not any(isinstance(h, _EchoHandler) for h in logger.handlers):
+        handler = _EchoHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 @main.group()

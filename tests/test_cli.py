@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import http.server
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 
 from trellis.cli import main
+from trellis.flows import jobs
+from trellis.flows.tables import job_table
+from trellis.runtime.database import begin_write
+from trellis.runtime.platform_runtime import Runtime
+
+TRELLIS = Path(sys.executable).with_name("trellis")
 
 
 @pytest.fixture
@@ -34,7 +52,7 @@ def test_init_and_demo_are_safe_to_repeat(cli):
     again = cli("init")
     assert "unchanged" in again.output
     demo = cli("demo")
-    assert "demo data: 361 records" in demo.output
+    assert "demo data: 370 records" in demo.output
     assert "rep_east" in demo.output and "demo-pass" not in demo.output
     assert "already exist" in cli("demo").output
     assert "the database matches the definitions" in cli("metadata", "plan").output
@@ -108,6 +126,7 @@ def test_unknown_pack_says_what_exists(cli):
         ["init"],
         ["demo"],
         ["serve"],
+        ["worker"],
         ["pack", "install"],
         ["metadata", "export"],
         ["metadata", "import"],
@@ -117,3 +136,171 @@ def test_every_command_explains_itself(command):
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
     assert len(result.output.splitlines()) > 3
+
+
+# -- the worker ----------------------------------------------------------------------------------
+
+#: 2026-03-10 10:30 in Shanghai.
+DUE = dt.datetime(2026, 3, 10, 2, 30)
+
+
+def schedule_job(database_url: str, kind: str, payload: dict, due_at=DUE) -> int:
+    rt = Runtime(database_url)
+    try:
+        with begin_write(rt.engine) as conn:
+            return jobs.schedule(conn, kind, payload, due_at, now=due_at)
+    finally:
+        rt.dispose()
+
+
+def job_status(database_url: str, job_id: int) -> dict:
+    rt = Runtime(database_url)
+    try:
+        with rt.engine.connect() as conn:
+            return dict(
+                conn.execute(sa.select(job_table).where(job_table.c.id == job_id)).mappings().one()
+            )
+    finally:
+        rt.dispose()
+
+
+def test_worker_once_runs_what_is_due_at_a_company_time(cli, database_url):
+    cli("init", "--no-pack")
+    # Without SMTP settings an email job is skipped: done, with a note saying why.
+    job_id = schedule_job(database_url, "deliver_email", {"to": "a@acme.cn", "key": "k"})
+    early = cli("worker", "--once", "--as-of", "2026-03-10T10:29", "--name", "cli-test")
+    assert "worker cli-test: 0 job(s) done" in early.output
+    assert job_status(database_url, job_id)["status"] == "pending"
+    due = cli("worker", "--once", "--as-of", "2026-03-10T10:30")
+    assert "1 job(s) done" in due.output
+    job = job_status(database_url, job_id)
+    assert job["status"] == "done" and "SMTP is not configured" in job["last_error"]
+
+
+def test_worker_as_of_takes_an_explicit_zone_too(cli, database_url):
+    cli("init", "--no-pack")
+    schedule_job(database_url, "deliver_email", {"to": "a@acme.cn", "key": "k"})
+    assert "0 job(s)" in cli("worker", "--once", "--as-of", "2026-03-10T02:29Z").output
+    assert "1 job(s)" in cli("worker", "--once", "--as-of", "2026-03-10T02:30+00:00").output
+
+
+def test_worker_refuses_a_bad_as_of(cli):
+    cli("init", "--no-pack")
+    bad = cli("worker", "--once", "--as-of", "next tuesday", ok=False)
+    assert bad.exit_code == 2 and "not an ISO timestamp" in bad.output
+    alone = cli("worker", "--as-of", "2026-03-10T10:30", ok=False)
+    assert alone.exit_code == 2 and "--as-of goes with --once" in alone.output
+    assert "Asia/Shanghai" in CliRunner().invoke(main, ["worker", "--help"]).output
+
+
+def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TRELLIS_DATABASE_URL": database_url,
+        "TRELLIS_INSTANCE_PATH": str(tmp_path / "inst"),
+        "TRELLIS_SECRET_KEY": "tests-only",
+    }
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("w") as output:
+        return subprocess.Popen(
+            [str(TRELLIS), *args], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+
+
+class _Hooks(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), _HookHandler)
+        self.received = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+
+class _HookHandler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(204)
+        self.end_headers()
+        self.server.received.set()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hooks():
+    server = _Hooks()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_a_looping_worker_delivers_and_stops_cleanly_on_sigterm(cli, database_url, tmp_path, hooks):
+    cli("init", "--no-pack")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    job_id = schedule_job(
+        database_url, "deliver_webhook", {"url": hooks.url, "body": {}, "key": "k"}, now
+    )
+    log = tmp_path / "worker.log"
+    worker = _start(
+        ["worker", "--name", "looping", "--poll", "0.1"], _env(database_url, tmp_path), log
+    )
+    try:
+        assert hooks.received.wait(30), log.read_text()
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0, log.read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert "worker looping stopped" in log.read_text()
+    assert job_status(database_url, job_id)["status"] == "done"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(database_url, tmp_path, *extra) -> tuple[subprocess.Popen, Path]:
+    port = _free_port()
+    log = tmp_path / f"serve{port}.log"
+    server = _start(["serve", "--port", str(port), *extra], _env(database_url, tmp_path), log)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+            return server, log
+        except OSError:
+            time.sleep(0.1)
+    server.kill()
+    server.wait()
+    raise AssertionError(f"trellis serve did not answer: {log.read_text()}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("no_worker", [False, True], ids=["with-worker", "no-worker"])
+def test_serve_runs_a_worker_unless_told_not_to(cli, database_url, tmp_path, hooks, no_worker):
+    cli("init", "--no-pack")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    job_id = schedule_job(
+        database_url, "deliver_webhook", {"url": hooks.url, "body": {}, "key": "k"}, now
+    )
+    server, log = _serve(database_url, tmp_path, *(["--no-worker"] if no_worker else []))
+    try:
+        delivered = hooks.received.wait(3 if no_worker else 30)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(15)
+    assert delivered is not no_worker, log.read_text()
+    assert job_status(database_url, job_id)["status"] == ("pending" if no_worker else "done")

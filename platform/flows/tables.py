@@ -115,6 +115,9 @@ approval_task_table = sa.Table(
     # waiting (a later sequence), pending, approved, rejected, transferred, cancelled
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("added_by", sa.BigInteger),  # 加签: who added this approver
+    # 加签: the task this one was added to, and whether it comes before or after it
+    sa.Column("added_for", sa.BigInteger),
+    sa.Column("position", sa.String(6)),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("acted_at", sa.DateTime),
     sa.Column("comment", sa.Text),

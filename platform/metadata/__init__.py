@@ -1,7 +1,8 @@
 """Metadata: definitions as data.
 
 JSON definitions (objects, fields, validation rules, layouts, list views,
-roles, pack manifests) are checked against JSON Schemas and semantic checks,
+roles, approval flows, automations, pools, assignment rules, pack manifests)
+are checked against JSON Schemas and semantic checks,
 kept in layers (packs, then the admin's customizations) in the platform's
 own tables, and built into frozen ``*Def`` objects that the runtime compiles
 once per metadata version. This package imports neither the runtime nor the

@@ -15,7 +15,7 @@ from typing import Any
 import networkx as nx
 
 from trellis.metadata import references
-from trellis.metadata.components import Component, assemble_objects
+from trellis.metadata.components import FLOW_KINDS, Component, assemble_objects
 from trellis.metadata.definitions import (
     Definitions,
     DuplicateRuleDef,
@@ -28,6 +28,7 @@ from trellis.metadata.definitions import (
     RecordTypeDef,
     RoleDef,
 )
+from trellis.metadata.flow_build import build_flows
 from trellis.metadata.formulas import FormulaCompiler
 from trellis.metadata.names import name_problem
 from trellis.metadata.problems import DefinitionError, Problem
@@ -50,6 +51,9 @@ def build(
         p for comp in effective.values() for p in check_schema(comp.kind, comp.key, comp.definition)
     ]
     problems += list(_name_problems(effective))
+    # Flows may name pools, rules and flows whose own definitions are broken:
+    # those are reported once, as themselves, not again as missing.
+    known = frozenset(effective)
     if problems:
         # Keep checking the rest so one run lists as much as it can; a broken
         # object stops here, since everything below it would only echo that.
@@ -67,6 +71,7 @@ def build(
     problems += list(references.check(objects, effective))
     problems += list(_cycle_problems(dependency_graph(objects)))
     layouts, views, roles = _others(effective, compiler)
+    flows = build_flows(effective, compiler, roles, known=known, provenance=provenance)
     problems += compiler.problems
     if problems:
         raise DefinitionError(problems)
@@ -76,6 +81,10 @@ def build(
         layouts=MappingProxyType(layouts),
         list_views=MappingProxyType(views),
         roles=MappingProxyType(roles),
+        approval_flows=flows.approval_flows,
+        automations=flows.automations,
+        pools=flows.pools,
+        assignment_rules=flows.assignment_rules,
     )
 
 
@@ -85,7 +94,7 @@ def _name_problems(effective: Mapping[str, Component]):
         what = comp.kind.replace("_", " ") + " name"
         problem = name_problem(name, what)
         if (
-            comp.kind in ("layout", "list_view", "validation_rule", "role")
+            comp.kind in ("layout", "list_view", "validation_rule", "role", *FLOW_KINDS)
             and problem
             and "system field" in problem
         ):

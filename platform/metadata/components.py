@@ -10,6 +10,8 @@ change to one field's label is a patch on exactly that component:
     layout:lead.default          one layout (api_name unique per object)
     list_view:lead.my_open       one list view
     role:sales_rep               one role
+    approval_flow:quote.discount one approval flow (likewise automation:, pool:,
+                                 assignment_rule: — each keyed by its object)
 """
 
 from __future__ import annotations
@@ -18,7 +20,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("object", "field", "validation_rule", "layout", "list_view", "role")
+KINDS = (
+    "object",
+    "field",
+    "validation_rule",
+    "layout",
+    "list_view",
+    "role",
+    "approval_flow",
+    "automation",
+    "pool",
+    "assignment_rule",
+)
+#: Kinds of flows (docs/flows.md): defined per object, built by ``flow_build``.
+FLOW_KINDS = ("approval_flow", "automation", "pool", "assignment_rule")
 NESTED = {"fields": "field", "validation_rules": "validation_rule"}
 
 

@@ -11,9 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trellis.fieldtypes import FieldType, get_field_type
+
+if TYPE_CHECKING:  # flow_definitions imports Label from here
+    from trellis.metadata.flow_definitions import (
+        AssignmentRuleDef,
+        AutomationDef,
+        FlowDef,
+        PoolDef,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +181,19 @@ class RoleDef:
 
 @dataclass(frozen=True, slots=True)
 class Definitions:
-    """Every effective definition at one metadata version."""
+    """Every effective definition at one metadata version.
+
+    Flows (docs/flows.md) are keyed ``"object.api_name"``, like ``"lead.by_region"``.
+    """
 
     version: int
     objects: Mapping[str, ObjectDef]
     layouts: Mapping[str, LayoutDef]
     list_views: Mapping[str, ListViewDef]
     roles: Mapping[str, RoleDef]
+    approval_flows: Mapping[str, FlowDef] = field(default_factory=lambda: MappingProxyType({}))
+    automations: Mapping[str, AutomationDef] = field(default_factory=lambda: MappingProxyType({}))
+    pools: Mapping[str, PoolDef] = field(default_factory=lambda: MappingProxyType({}))
+    assignment_rules: Mapping[str, AssignmentRuleDef] = field(
+        default_factory=lambda: MappingProxyType({})
+    )

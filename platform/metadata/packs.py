@@ -1,9 +1,10 @@
 """Reading a pack folder into a pack layer (install and upgrade come with issue 4).
 
 A pack is data only: ``pack.json`` plus definition files in
-``objects/``, ``layouts/``, ``list_views/`` and ``roles/`` (one JSON document
-per file), and optional ``sample_data/``. Reading never executes anything
-from the pack.
+``objects/``, ``layouts/``, ``list_views/``, ``roles/``, ``approval_flows/``,
+``automations/``, ``pools/`` and ``assignment_rules/`` (one JSON document per
+file), and optional ``sample_data/``. Reading never executes anything from
+the pack.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from trellis.metadata.layers import PackLayer
 from trellis.metadata.problems import DefinitionError, Problem
 from trellis.metadata.schemas import check_schema
 
-FOLDERS = {"objects": "object", "layouts": "layout", "list_views": "list_view", "roles": "role"}
+FOLDERS = {
+    "objects": "object",
+    "layouts": "layout",
+    "list_views": "list_view",
+    "roles": "role",
+    "approval_flows": "approval_flow",
+    "automations": "automation",
+    "pools": "pool",
+    "assignment_rules": "assignment_rule",
+}
 MAX_FILE_BYTES = 2_000_000
 
 

@@ -24,6 +24,12 @@ SCHEMA_NAMES = (
     "list_view",
     "role",
     "pack",
+    "people",
+    "action",
+    "approval_flow",
+    "automation",
+    "pool",
+    "assignment_rule",
 )
 COMMON_FIELD_KEYS = frozenset(
     json.loads(
@@ -72,10 +78,26 @@ def _explain(error) -> str:
             f"{error.instance!r} is not a valid api_name: start with a lowercase letter, then "
             "lowercase letters, digits or underscores (2-40 characters)"
         )
+    if error.validator == "pattern" and error.path and error.path[-1] == "url":
+        return f"{error.instance!r} is not a web address; it must start with http:// or https://"
     if error.validator == "additionalProperties":
         return f"{error.message}; remove it or check its spelling"
     if error.validator == "required":
         return f"{error.message}; add it"
+    names = [p for p in error.absolute_path if isinstance(p, str)]
+    where = names[-1] if names else "this value"
+    if error.validator == "minItems":
+        if error.validator_value == 1:
+            return f"{where} is empty; it needs at least one entry"
+        return f"{where} needs at least {error.validator_value} entries"
+    if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        bound = {
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "maximum": "at most",
+            "exclusiveMaximum": "less than",
+        }[error.validator]
+        return f"{where} is {error.instance!r}; it must be {bound} {error.validator_value}"
     return error.message
 
 

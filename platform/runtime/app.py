@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask, jsonify
 
 import trellis.flows.api  # noqa: F401  (adds the flow engine's routes to the blueprint)
-from trellis.config import instance_path, load_config
+from trellis.config import flow_settings, instance_path, load_config
 from trellis.runtime.api import api
 from trellis.runtime.platform_runtime import Runtime
 
@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["trellis"] = Runtime(app.config["DATABASE_URL"])
+    app.extensions["trellis"].flows.config = flow_settings(app.config)  # SMTP, WeCom, webhooks
     app.register_blueprint(api)
 
     @app.after_request

@@ -223,6 +223,9 @@ def json_converter(f: FieldDef) -> Any:
     return FIELD_TYPES[kind].to_json
 
 
+_MEMO = "trellis.compiled_for_transaction"
+
+
 class MetadataCache:
     """The compiled metadata of one database, rebuilt when its version moves."""
 
@@ -231,6 +234,18 @@ class MetadataCache:
         self._compiled: CompiledMetadata | None = None
 
     def get(self, conn: sa.Connection) -> CompiledMetadata:
+        # One version query per transaction: a write and the flow engine's
+        # subscribers inside it share what the first call found.
+        transaction = conn.get_transaction()
+        memo = conn.info.get(_MEMO)
+        if transaction is not None and memo is not None and memo[0] is transaction:
+            return memo[1]
+        compiled = self._get(conn)
+        if transaction is not None:
+            conn.info[_MEMO] = (transaction, compiled)
+        return compiled
+
+    def _get(self, conn: sa.Connection) -> CompiledMetadata:
         version = metadata_store.current_version(conn)
         compiled = self._compiled
         if compiled is not None and compiled.version == version:

@@ -46,6 +46,9 @@ class EventBus:
             raise ValueError(f"unknown event kind {kind!r}; use one of {known}")
         self._subscribers[kind].append(subscriber)
 
+    def listens(self, kind: str) -> bool:
+        return bool(self._subscribers[kind])
+
     def emit(self, conn: sa.Connection, ctx, event: RecordEvent) -> None:
         for subscriber in self._subscribers[event.kind]:
             subscriber(conn, ctx, event)

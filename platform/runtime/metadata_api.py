@@ -30,7 +30,7 @@ from trellis.metadata import (
     store,
 )
 from trellis.metadata import packs as pack_files
-from trellis.metadata.components import assemble_objects
+from trellis.metadata.components import FLOW_KINDS, assemble_objects
 from trellis.metadata.layers import IDENTITY
 from trellis.runtime import schema_sync
 from trellis.runtime.compiled import MetadataCache, compile_definitions
@@ -39,6 +39,9 @@ from trellis.runtime.database import begin_write
 from trellis.runtime.errors import Conflict, Forbidden, Invalid, NotFound
 from trellis.runtime.records import propagation
 from trellis.runtime.system_tables import create_system_tables
+
+#: Kinds ``define`` takes: each is one whole component (objects are made of fields).
+DEFINABLE = (*FLOW_KINDS, "layout", "list_view", "role")
 
 
 @dataclass
@@ -57,6 +60,10 @@ class MetadataAPI:
     def __init__(self, engine: sa.Engine, cache: MetadataCache):
         self.engine = engine
         self.cache = cache
+        #: Called inside every applied change's transaction with the connection,
+        #: the keys of the components that changed and the new definitions: the
+        #: flow engine schedules catch-up work for new or changed automations here.
+        self.after_change: list[Callable[[sa.Connection, set[str], Definitions], None]] = []
 
     def init_database(self) -> None:
         """Create the platform's own tables (safe to run again)."""
@@ -97,6 +104,9 @@ class MetadataAPI:
                     conn, compile_definitions(defs), old, system_context(actor, conn)
                 )
                 outcome["version"] = store.save(conn, before, after, actor=actor, summary=summary)
+                changed = _changed_keys(before.effective(), after.effective())
+                for hook in self.after_change:
+                    hook(conn, changed, replace(defs, version=outcome["version"]))
         except _DryRun:
             if "unchanged" in outcome:
                 return ChangeResult(0, schema_sync.Plan(), None, applied=False)
@@ -214,6 +224,50 @@ class MetadataAPI:
         summary = f"change {key}: {', '.join(sorted(changes))}"
         return self.change(actor, summary, edit, dry_run=dry_run)
 
+    def define(
+        self,
+        actor: str | None,
+        kind: str,
+        definition: dict[str, Any],
+        *,
+        dry_run: bool = False,
+    ) -> ChangeResult:
+        """Create one component, or make an existing one equal ``definition``.
+
+        For ``approval_flow``, ``automation``, ``pool``, ``assignment_rule``,
+        ``layout``, ``list_view`` and ``role``: the whole definition is sent.
+        A new component is the admin's own; for an existing one each property
+        that differs is kept as a patch, so a pack's component stays the pack's
+        and an upgrade can still tell what the admin changed.
+        """
+        if kind not in DEFINABLE:
+            raise Invalid(f"{kind[:40]!r} cannot be defined here; kinds: {', '.join(DEFINABLE)}")
+        if not isinstance(definition, dict):
+            raise Invalid(f"a {kind.replace('_', ' ')} definition is a JSON object")
+        key = key_for(kind, definition)
+
+        def edit(layers: Layers) -> Layers:
+            current = layers.effective().get(key)
+            if current is None:
+                return layers.with_created(Component(key, definition))
+            if key in layers.locked():
+                raise Forbidden(f"{key} is locked by its pack and cannot be changed")
+            for prop in set(definition) | set(current.definition):
+                new = definition.get(prop, UNSET)
+                if prop not in IDENTITY and new != current.definition.get(prop, UNSET):
+                    layers = layers.with_patch(key, prop, new)
+            return layers
+
+        return self.change(actor, f"define {key}", edit, dry_run=dry_run)
+
+    def definition(self, kind: str, key: str) -> dict[str, Any]:
+        """The effective JSON of one component (``kind`` and ``"object.api_name"``)."""
+        with self.engine.connect() as conn:
+            comp = store.load(conn).effective().get(f"{kind}:{key}")
+        if comp is None:
+            raise NotFound(f"there is no {kind.replace('_', ' ')} {key[:80]!r}")
+        return comp.definition
+
     def archive_field(
         self, actor: str | None, object_name: str, field_name: str, *, dry_run: bool = False
     ) -> ChangeResult:
@@ -237,7 +291,7 @@ class MetadataAPI:
         for name, obj in assemble_objects(effective.values()).items():
             written += _write(folder / "objects" / f"{name}.json", obj)
         for comp in effective.values():
-            if comp.kind in ("layout", "list_view", "role"):
+            if comp.kind in ("layout", "list_view", "role", *FLOW_KINDS):
                 fname = comp.key.split(":", 1)[1].replace(".", "_")
                 written += _write(folder / f"{comp.kind}s" / f"{fname}.json", comp.definition)
         return written
@@ -264,6 +318,16 @@ class MetadataAPI:
 
         summary = f"import definitions from {folder.name}"
         return self.change(actor, summary, edit, dry_run=dry_run)
+
+
+def _changed_keys(before: dict, after: dict) -> set[str]:
+    """Component keys whose effective definition was added, changed or removed."""
+    return {
+        key
+        for key in before.keys() | after.keys()
+        if (before.get(key) and before[key].definition)
+        != (after.get(key) and after[key].definition)
+    }
 
 
 def _write(path: Path, data: Any) -> int:
@@ -293,7 +357,7 @@ def _read_folder(folder: Path) -> list[Component]:
         raise Invalid("some definition files could not be read", problems)
     if not out:
         raise Invalid(
-            f"no definition files under {folder} (expected objects/, layouts/, "
-            "list_views/ or roles/ with .json files)"
+            f"no definition files under {folder} (expected .json files in "
+            f"{', '.join(f'{sub}/' for sub in pack_files.FOLDERS)})"
         )
     return out

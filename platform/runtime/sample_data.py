@@ -37,6 +37,7 @@ def load_org(runtime, folder: Path, password: str) -> list[str]:
                     manager=u.get("manager"),
                     roles=u.get("roles", []),
                     locale=u.get("locale", "zh-CN"),
+                    email=u.get("email"),
                 )
                 created.append(u["username"])
         for d in org["departments"]:

@@ -44,11 +44,19 @@ NEW_OBJECT = {
 
 def test_objects_lists_what_the_caller_may_read(api):
     names = {o["api_name"] for o in api.get("/objects", as_="rep_east").get_json()["objects"]}
-    assert names == {"lead", "account", "contact", "opportunity", "follow_up"}
+    assert names == {
+        "lead",
+        "account",
+        "contact",
+        "opportunity",
+        "follow_up",
+        "quote",
+        "payment_plan",
+    }
     names = {o["api_name"] for o in api.get("/objects", as_="tech_lead").get_json()["objects"]}
-    assert names == {"account", "contact", "opportunity", "follow_up"}
+    assert names == {"account", "contact", "opportunity", "follow_up", "quote"}
     names = {o["api_name"] for o in api.get("/objects", as_="finance").get_json()["objects"]}
-    assert names == {"account", "contact", "opportunity"}
+    assert names == {"account", "contact", "opportunity", "quote", "payment_plan"}
 
 
 @pytest.mark.parametrize(

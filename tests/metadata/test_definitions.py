@@ -10,17 +10,20 @@ from pathlib import Path
 import pytest
 
 from trellis.metadata import DefinitionError, build, explode
+from trellis.metadata.packs import FOLDERS
 
 HERE = Path(__file__).parent.parent / "definitions"
 
 
+#: The lists a case may hold, by the component kind of their entries: a pack's folders.
+KINDS = FOLDERS
+
+
 def _components(case: dict) -> dict:
     components = {}
-    for kind in ("objects", "layouts", "list_views", "roles"):
-        for definition in case.get(kind, []):
-            for comp in explode(
-                kind.rstrip("s") if kind != "list_views" else "list_view", definition
-            ):
+    for prop, kind in KINDS.items():
+        for definition in case.get(prop, []):
+            for comp in explode(kind, definition):
                 components[comp.key] = comp
     return components
 
@@ -38,6 +41,9 @@ def test_valid_definitions_build(path):
         assert [f.api_name for f in built.fields if not f.system] == [
             f["api_name"] for f in obj.get("fields", [])
         ]
+    for prop in ("approval_flows", "automations", "pools", "assignment_rules"):
+        built = getattr(definitions, prop)
+        assert sorted(built) == sorted(f"{d['object']}.{d['api_name']}" for d in case.get(prop, []))
 
 
 @pytest.mark.parametrize("path", _cases("invalid"), ids=lambda p: p.stem)

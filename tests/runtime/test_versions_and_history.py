@@ -133,11 +133,16 @@ def test_history_lists_only_changed_fields_old_to_new_and_who(crm):
     }
     assert all(h["changed_at"] for h in history)
 
-    # A formula that moves because an input moved is part of the change.
+    # A formula that moves because an input moved is part of the change (and the pack's
+    # key-lead automation, running in the same transaction, raises the priority).
     crm.records.update(crm.ctx(), "lead", lead["id"], {"estimated_amount": "800000"})
     history = crm.records.history(crm.ctx(), "lead", lead["id"])
     latest = {h["field"]: (h["old"], h["new"]) for h in history[2:]}
-    assert latest == {"estimated_amount": ("1000.00", "800000.00"), "is_key_lead": (False, True)}
+    assert latest == {
+        "estimated_amount": ("1000.00", "800000.00"),
+        "is_key_lead": (False, True),
+        "priority": ("medium", "high"),
+    }
 
     # Nothing written when nothing changed.
     crm.records.update(crm.ctx(), "lead", lead["id"], {"company_name": "新名称"})

@@ -8,4 +8,11 @@ from flask import Blueprint
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from trellis.runtime.api import auth, objects, openapi, records, requests  # noqa: E402,F401
+from trellis.runtime.api import (  # noqa: E402,F401
+    auth,
+    definitions,
+    objects,
+    openapi,
+    records,
+    requests,
+)

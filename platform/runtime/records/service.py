@@ -19,6 +19,7 @@ from trellis.runtime.compiled import CompiledMetadata, MetadataCache, ObjectRunt
 from trellis.runtime.database import WRITE
 from trellis.runtime.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, StaleVersion
 from trellis.runtime.events import EventBus, RecordEvent
+from trellis.runtime.ids import parse_id
 from trellis.runtime.permissions import Access, access_for, full_access
 from trellis.runtime.records import duplicates, history, propagation, rules
 from trellis.runtime.records.coercion import coerce
@@ -142,7 +143,7 @@ class RecordsService:
             ]
 
     def _fetch(self, conn, rt: ObjectRuntime, condition, record_id, lock: bool = False):
-        query = sa.select(rt.table).where(rt.table.c.id == _record_id(record_id))
+        query = sa.select(rt.table).where(rt.table.c.id == parse_id(record_id))
         if condition is not None:
             query = query.where(condition)
         if lock and conn.dialect.name == "postgresql":
@@ -171,7 +172,17 @@ class RecordsService:
             row = values
             self._after_write(conn, compiled, rt, ctx, [row], [], None)
             self.events.emit(conn, ctx, RecordEvent("created", object_name, row["id"], None, row))
+            if self.events.listens("created"):
+                # An automation or assignment rule may have changed the new record.
+                row = self._reread_if_moved(conn, rt, row)
             return RecordResult(present(rt, row, ctx, access.hidden, related=related), warnings)
+
+    def _reread_if_moved(self, conn, rt: ObjectRuntime, row: dict) -> dict:
+        t = rt.table
+        version = conn.execute(sa.select(t.c.version).where(t.c.id == row["id"])).scalar()
+        if version == row["version"]:
+            return row
+        return dict(conn.execute(sa.select(t).where(t.c.id == row["id"])).mappings().one())
 
     def bulk_create(
         self, ctx, object_name: str, rows: list[Any], *, owner: int | None = None
@@ -436,16 +447,6 @@ def _requested_fields(rt: ObjectRuntime, access: Access, fields) -> tuple[str, .
             [{"field": u, "message": "no such field"} for u in unknown[:20]],
         )
     return tuple(fields)
-
-
-def _record_id(value) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise NotFound(f"{str(value)[:40]!r} is not a record id") from None
-    if not 0 < number < 2**63:
-        raise NotFound(f"{number} is not a record id")
-    return number
 
 
 def _check_version(rt, row, expected) -> None:
