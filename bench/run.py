@@ -265,23 +265,19 @@ def run_database(db: bench_env.Database, args, results: list[Result], info: dict
         except Exception as exc:  # noqa: BLE001
             report(results, failed("add_field", kind, exc))
 
-    if "approvals" in args.benches:
-        print(f"-- 6. approvals: {sizes['approvals']:,} instances through two nodes", flush=True)
-        try:
-            import bench_flows
+    flow_benches = (
+        ("approvals", f"-- 6. approvals: {sizes['approvals']:,} instances through two nodes"),
+        ("timers", f"-- 7. timers: {sizes['timers']:,} due recycle jobs"),
+    )
+    for name, title in flow_benches:
+        if name in args.benches:
+            print(title, flush=True)
+            try:
+                import bench_flows
 
-            report(results, bench_flows.bench_approvals(env, sizes["approvals"]))
-        except Exception as exc:  # noqa: BLE001
-            report(results, failed("approvals", kind, exc))
-
-    if "timers" in args.benches:
-        print(f"-- 7. timers: {sizes['timers']:,} due recycle jobs", flush=True)
-        try:
-            import bench_flows
-
-            report(results, bench_flows.bench_timers(env, sizes["timers"]))
-        except Exception as exc:  # noqa: BLE001
-            report(results, failed("timers", kind, exc))
+                report(results, getattr(bench_flows, f"bench_{name}")(env, sizes[name]))
+            except Exception as exc:  # noqa: BLE001
+                report(results, failed(name, kind, exc))
 
     env.runtime.dispose()
 

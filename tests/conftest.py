@@ -29,13 +29,12 @@ import pytest
 def _load_helper(name: str):
     # pytest runs with --import-mode=importlib, which puts nothing on sys.path, and tests/
     # is no package (a folder such as tests/platform must never shadow a real module).
-    # So the helper module is loaded from its file, under a name no other module uses.
-    module_name = f"trellis_tests_{name}"
+    # So the helper module is loaded from its file, under a name no other module uses:
+    # "runtime/conftest" becomes the module trellis_tests_runtime_conftest.
+    module_name = "trellis_tests_" + name.replace("/", "_")
     if module_name in sys.modules:
         return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(
-        module_name, Path(__file__).with_name(f"{name}.py")
-    )
+    spec = importlib.util.spec_from_file_location(module_name, Path(__file__).parent / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
@@ -44,6 +43,9 @@ def _load_helper(name: str):
 
 
 pg_cluster = _load_helper("pg_cluster")
+# The runtime tests' fixtures and ``Crm`` helper, reused by tests/api and tests/flows: their
+# conftest files take it from sys.modules under this name.
+_load_helper("runtime/conftest")
 
 # Fixtures that need a PostgreSQL server; tests using them get the `postgresql` marker.
 _POSTGRES_FIXTURES = {"postgres_server", "pg_admin_url", "postgres_database_url"}

@@ -1,8 +1,8 @@
 """Fixtures for the REST API tests: the Flask app on a database with the standard CRM.
 
 The database is prepared exactly as for the runtime tests (``tests/runtime/conftest.py``,
-loaded here by path because ``--import-mode=importlib`` puts no test folder on ``sys.path``);
-the app then builds its own ``Runtime`` from ``DATABASE_URL``, as in production.
+which ``tests/conftest.py`` loads by path: ``--import-mode=importlib`` puts no test folder
+on ``sys.path``); the app then builds its own ``Runtime`` from ``DATABASE_URL``, as in production.
 
 ``api`` signs users in through ``POST /api/v1/auth/token`` and sends requests with their
 token: ``api.get("/objects", as_="rep_east")``. Every response that is an error is checked to
@@ -11,7 +11,6 @@ be the JSON error shape, with no traceback, before the test sees it.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,21 +23,7 @@ from werkzeug.test import TestResponse
 
 from trellis.runtime.app import create_app
 
-
-def _load_runtime_conftest():
-    name = "trellis_tests_runtime_conftest"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = Path(__file__).resolve().parent.parent / "runtime" / "conftest.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-_runtime = _load_runtime_conftest()
+_runtime = sys.modules["trellis_tests_runtime_conftest"]  # loaded by tests/conftest.py
 Crm = _runtime.Crm
 PASSWORD = _runtime.PASSWORD
 PREFIX = "/api/v1"

@@ -6,8 +6,9 @@
 small factories (``crm.lead(...)``, ``crm.account(...)``), raw reads that bypass the records
 service (``crm.raw``, ``crm.count``) and a statement counter.
 
-``tests/api/conftest.py`` loads this file by path and reuses ``prepare_database`` and ``Crm``:
-pytest's ``--import-mode=importlib`` puts no test folder on ``sys.path``.
+``tests/conftest.py`` loads this file by path; tests/api and tests/flows reuse
+``prepare_database``, ``Crm`` and the fixtures (pytest's ``--import-mode=importlib`` puts
+no test folder on ``sys.path``).
 """
 
 from __future__ import annotations
