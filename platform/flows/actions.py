@@ -130,8 +130,17 @@ def notify(flows, conn, ctx, item: ActionDef, target: Target) -> None:
     compiled = compiled_for(flows, conn)
     formulas = [spec.formula for spec in item.recipients if spec.formula is not None]
     env = formula_env(conn, compiled, ctx, target.object_name, row, formulas)
+    # Inside an approval, "submitter", "approvers" and a plain "manager" refer to its
+    # instance (the submitter's manager); in an automation, a manager is the owner's.
+    instance_id = people.approval_of(ctx)
     recipients = people.resolve(
-        conn, compiled, item.recipients, env, default_of="owner", now=ctx.local_now
+        conn,
+        compiled,
+        item.recipients,
+        env,
+        default_of="owner" if instance_id is None else "submitter",
+        now=ctx.local_now,
+        instance_id=instance_id,
     )
     send = partial(
         flows.notifications.send,

@@ -199,6 +199,28 @@ def test_a_rejection_ends_the_approval_and_runs_on_rejected(ap):
     assert again["status"] == "pending" and again["id"] != instance["id"]
 
 
+def test_flow_notifications_reach_the_submitter_and_their_manager(ap):
+    ap.define(
+        flow(
+            "tell_submitter",
+            [approval("tech", TECH)],
+            on_approved=[
+                {
+                    "type": "notify",
+                    "recipients": [{"type": "submitter"}, {"type": "manager"}],
+                    "title": {"zh-CN": "技术确认通过", "en": "Technical check passed"},
+                    "message": {"zh-CN": "{quote_name} 已通过", "en": "{quote_name} passed"},
+                }
+            ],
+        )
+    )
+    instance = ap.submit(ap.quote(), flow="tell_submitter")
+    ap.approve(instance, "tech_lead")
+    for who in ("rep_east", "manager"):
+        assert [n["title"] for n in ap.notifications(who)].count("技术确认通过") == 1, who
+    assert "技术确认通过" not in [n["title"] for n in ap.notifications("tech_lead")]
+
+
 # -- sequences, conditions, parallel branches, modes ---------------------------------------
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from trellis.flows import people
 from trellis.flows.approvals import history, routing, sla, tasks
 from trellis.flows.approvals.run import Run, lock_instance
 from trellis.flows.tables import approval_task_table as T
@@ -35,19 +34,7 @@ def _remind(run: Run, node, task) -> None:
 
 def _escalate(run: Run, node, task) -> None:
     holders = tasks.active_holders(run.conn, run.id, node.id, task["visit"])
-    targets = [
-        u
-        for u in people.resolve(
-            run.conn,
-            run.compiled,
-            node.sla.escalate_to,
-            run.env(),
-            submitter_id=run.instance["submitted_by"],
-            now=run.ctx.local_now,
-            instance_id=run.id,
-        )
-        if u not in holders
-    ]
+    targets = [u for u in run.people(node.sla.escalate_to) if u not in holders]
     if not targets:
         return
     new_id = tasks.transfer(run, node, task, targets[0])

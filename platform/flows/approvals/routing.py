@@ -58,16 +58,7 @@ def _join(run: Run, node: NodeDef) -> None:
 
 
 def _notify(run: Run, node: NodeDef) -> None:
-    formulas = [p.formula for p in node.recipients if p.formula is not None]
-    recipients = people.resolve(
-        run.conn,
-        run.compiled,
-        node.recipients,
-        run.env(formulas),
-        submitter_id=run.instance["submitted_by"],
-        now=run.ctx.local_now,
-        instance_id=run.id,
-    )
+    recipients = run.people(node.recipients)
     if recipients:
         send(run, node, recipients)
     history.write(run, "notify", node=node.id, details={"recipients": recipients})

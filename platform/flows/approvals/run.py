@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trellis.flows import people
 from trellis.flows.record_values import formula_env, load_row
 from trellis.flows.tables import flow_instance_table
 from trellis.metadata.flow_definitions import FlowDef
@@ -70,6 +71,23 @@ class Run:
     def trusted(self) -> Context:
         """The context approval actions run with: trusted, caused by this approval."""
         return self.ctx.acting_for(f"approval:{self.id}").on(self.conn)
+
+    def people_levels(self, specs) -> list[list[int]]:
+        """Who ``specs`` name for this instance, level by level (逐级 chains give several)."""
+        formulas = [p.formula for p in specs if p.formula is not None]
+        return people.resolve_levels(
+            self.conn,
+            self.compiled,
+            specs,
+            self.env(formulas),
+            submitter_id=self.instance["submitted_by"],
+            now=self.ctx.local_now,
+            instance_id=self.id,
+        )
+
+    def people(self, specs) -> list[int]:
+        """Who ``specs`` name for this instance, in order, each once."""
+        return list(dict.fromkeys(u for level in self.people_levels(specs) for u in level))
 
     def env(self, expressions=()) -> dict[str, Any]:
         """The record's values as the flow's formulas see them (read again after actions)."""

@@ -33,16 +33,7 @@ T = approval_task_table
 
 def open_node(run: Run, node: NodeDef, visit: int) -> str:
     """Create the node's tasks: 'open', or 'skip' / 'reject' when nobody can approve."""
-    formulas = [p.formula for p in node.approvers if p.formula is not None]
-    levels = people.resolve_levels(
-        run.conn,
-        run.compiled,
-        node.approvers,
-        run.env(formulas),
-        submitter_id=run.instance["submitted_by"],
-        now=run.ctx.local_now,
-        instance_id=run.id,
-    )
+    levels = run.people_levels(node.approvers)
     if not levels and node.if_no_approver == "admin":
         admins = people.admins(run.conn, run.compiled)
         levels = [admins] if admins else []
