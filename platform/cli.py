@@ -4,8 +4,8 @@
     trellis demo                 add demo users, departments and records (safe to repeat)
     trellis serve                serve the web app and API on 127.0.0.1:5000 (with a worker)
     trellis worker               run due jobs (automations, reminders, deliveries) until stopped
-    trellis pack install NAME    install a pack (a folder with pack.json, or a shipped pack's name)
-    trellis pack list            installed packs
+    trellis pack ...             validate, install, upgrade, uninstall, export, diff, test packs
+                                 (see trellis/cli_packs.py)
     trellis metadata plan        the DDL the stored definitions still need
     trellis metadata export DIR  write the effective definitions as JSON files
     trellis metadata import DIR  apply JSON definition files as admin changes
@@ -300,31 +300,6 @@ def _log_to_stderr() -> None:
 
 
 @main.group()
-def pack():
-    """Install and list definition packs."""
-
-
-@pack.command("install")
-@click.argument("name_or_path")
-@click.option("--dry-run", is_flag=True, help="Show the schema plan without changing anything.")
-def pack_install(name_or_path, dry_run):
-    """Install a pack: a folder containing pack.json, or the name of a shipped pack."""
-    result = _runtime().metadata.install_pack(name_or_path, actor="cli", dry_run=dry_run)
-    for step in result.plan.steps:
-        click.echo(f"  {step.describe()}")
-    click.echo(
-        "dry run: nothing changed" if dry_run else f"installed; metadata version {result.version}"
-    )
-
-
-@pack.command("list")
-def pack_list():
-    """List installed packs and their versions."""
-    for name, version in _runtime().metadata.installed_packs().items():
-        click.echo(f"{name} {version}")
-
-
-@main.group()
 def metadata():
     """Inspect, export and import definitions."""
 
@@ -373,3 +348,9 @@ def _safe_url(url: str) -> str:
 
 if __name__ == "__main__":
     main()
+
+
+# The pack commands live in their own module; registered last to avoid an import cycle.
+from trellis.cli_packs import pack  # noqa: E402
+
+main.add_command(pack)

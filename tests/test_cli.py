@@ -56,7 +56,7 @@ def test_init_and_demo_are_safe_to_repeat(cli):
     assert "rep_east" in demo.output and "demo-pass" not in demo.output
     assert "already exist" in cli("demo").output
     assert "the database matches the definitions" in cli("metadata", "plan").output
-    assert cli("pack", "list").output.strip() == "crm_standard 0.1.0"
+    assert cli("pack", "list").output.strip() == "crm_standard 1.0.0"
 
 
 def test_export_then_import_round_trips(cli, tmp_path):

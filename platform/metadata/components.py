@@ -12,6 +12,7 @@ change to one field's label is a patch on exactly that component:
     role:sales_rep               one role
     approval_flow:quote.discount one approval flow (likewise automation:, pool:,
                                  assignment_rule: — each keyed by its object)
+    conversion:lead.standard     one conversion (lead → account + contact + opportunity)
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ KINDS = (
     "automation",
     "pool",
     "assignment_rule",
+    "conversion",
 )
 #: Kinds of flows (docs/flows.md): defined per object, built by ``flow_build``.
 FLOW_KINDS = ("approval_flow", "automation", "pool", "assignment_rule")
@@ -39,11 +41,17 @@ NESTED = {"fields": "field", "validation_rules": "validation_rule"}
 
 @dataclass(frozen=True)
 class Component:
-    """One component as one layer defines it."""
+    """One component as one layer defines it.
+
+    ``extends`` marks a pack's extension of a component that a pack it depends
+    on defines: only what it adds or changes, laid over the definition below
+    (``merge.overlay``).
+    """
 
     key: str
     definition: dict[str, Any]
     position: int = 0
+    extends: bool = False
 
     @property
     def kind(self) -> str:
@@ -68,14 +76,23 @@ def key_for(kind: str, definition: dict[str, Any], object_name: str | None = Non
     return f"{kind}:{owner}.{name}"
 
 
+EXTENDS = "extends"
+
+
 def explode_object(definition: dict[str, Any], start: int = 0) -> list[Component]:
-    """Split an object definition (fields and rules nested) into components."""
-    own = {k: v for k, v in definition.items() if k not in NESTED}
-    out = [Component(key_for("object", own), own, start)]
+    """Split an object definition (fields and rules nested) into components.
+
+    In an extension file (``"extends": true``) every piece is an extension: a
+    field the base object has is changed, a field it lacks is added.
+    """
+    extends = definition.get(EXTENDS) is True
+    own = {k: v for k, v in definition.items() if k not in NESTED and k != EXTENDS}
+    out = [Component(key_for("object", own), own, start, extends)]
     for prop, kind in NESTED.items():
         for i, item in enumerate(definition.get(prop, [])):
             if isinstance(item, dict):
-                out.append(Component(key_for(kind, item, own.get("api_name")), item, start + i + 1))
+                key = key_for(kind, item, own.get("api_name"))
+                out.append(Component(key, item, start + i + 1, extends))
     return out
 
 
@@ -83,7 +100,9 @@ def explode(kind: str, definition: dict[str, Any], start: int = 0) -> list[Compo
     """Split any definition into components (only objects nest others)."""
     if kind == "object":
         return explode_object(definition, start)
-    return [Component(key_for(kind, definition), definition, start)]
+    extends = definition.get(EXTENDS) is True
+    own = {k: v for k, v in definition.items() if k != EXTENDS}
+    return [Component(key_for(kind, own), own, start, extends)]
 
 
 def assemble_objects(effective: Iterable[Component]) -> dict[str, dict[str, Any]]:

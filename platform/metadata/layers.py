@@ -12,16 +12,21 @@ customization property by property (issue 4) without a different storage.
 from __future__ import annotations
 
 import copy
+import fnmatch
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trellis.metadata.components import Component
+from trellis.metadata.merge import Step, describe, overlay
 
 CUSTOM = "custom"
 #: A patch value meaning "this property is removed".
 UNSET = {"$unset": True}
 #: Properties that identify a component and are never patched.
 IDENTITY = ("api_name", "object")
+#: Room for each pack's positions (1,000 per definition file), and where the admin's start.
+PACK_POSITIONS = 10_000_000
+ADMIN_POSITIONS = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -31,35 +36,112 @@ class PackLayer:
     manifest: dict[str, Any]
     components: dict[str, Component]
 
+    def lock_reason(self, key: str) -> str | None:
+        """Why admins may not change ``key`` under this pack's manifest, or None.
+
+        ``locked`` lists key patterns admins may not change; ``editable``, when
+        given, lists the only patterns they may change. Patterns use shell
+        wildcards: ``field:opportunity.*``. Only this pack's own components count.
+        """
+        if key not in self.components:
+            return None
+        locked = self.manifest.get("locked", [])
+        if any(fnmatch.fnmatchcase(key, p) for p in locked):
+            return f'{key} is locked by pack {self.name} (pack.json "locked")'
+        editable = self.manifest.get("editable")
+        if editable is not None and not any(fnmatch.fnmatchcase(key, p) for p in editable):
+            return f"pack {self.name} lets admins change only {', '.join(editable)}"
+        return None
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A place in a property that an upgrade found changed by both the vendor and the admin.
+
+    The admin's value stays in force until the admin chooses (``resolve``).
+    """
+
+    pack: str
+    key: str
+    property: str
+    path: tuple[Step, ...]
+    base: Any
+    vendor: Any
+    admin: Any
+
+    @property
+    def place(self) -> str:
+        return describe((self.property, *self.path))
+
+    @property
+    def ident(self) -> tuple[str, str]:
+        return (self.key, self.place)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pack": self.pack,
+            "key": self.key,
+            "property": self.property,
+            "path": list(self.path),
+            "place": self.place,
+            "base": self.base,
+            "vendor": self.vendor,
+            "admin": self.admin,
+        }
+
 
 @dataclass(frozen=True)
 class Layers:
-    """Everything stored: pack layers in install order, then customizations."""
+    """Everything stored: pack layers in install order, then customizations.
+
+    ``conflicts`` are the open ones left by pack upgrades, keyed by
+    ``(component key, place)``.
+    """
 
     packs: tuple[PackLayer, ...] = ()
     created: dict[str, Component] = field(default_factory=dict)
     patches: dict[tuple[str, str], Any] = field(default_factory=dict)
+    conflicts: dict[tuple[str, str], Conflict] = field(default_factory=dict)
 
     def provenance(self, key: str) -> str:
+        for layer in self.packs:
+            if key in layer.components and not layer.components[key].extends:
+                return f"{layer.name}@{layer.version}"
         for layer in self.packs:
             if key in layer.components:
                 return f"{layer.name}@{layer.version}"
         return CUSTOM
 
-    def locked(self) -> set[str]:
-        return {k for layer in self.packs for k in layer.manifest.get("locked", [])}
+    def pack(self, name: str) -> PackLayer | None:
+        return next((p for p in self.packs if p.name == name), None)
+
+    def lock_reason(self, key: str) -> str | None:
+        """Why admins may not change ``key``, or None when they may."""
+        return next(filter(None, (p.lock_reason(key) for p in self.packs)), None)
+
+    def packs_only(self) -> Layers:
+        """The same packs without any customization (the base of a three-way merge)."""
+        return Layers(packs=self.packs)
 
     def effective(self) -> dict[str, Component]:
-        """The merged component per key."""
+        """The merged component per key.
+
+        Positions order fields within an object: a later pack's new components
+        come after every earlier pack's, and the admin's after all packs'.
+        """
         merged: dict[str, Component] = {}
-        for layer in self.packs:
+        for n, layer in enumerate(self.packs):
             for key, comp in layer.components.items():
                 base = merged.get(key)
-                definition = (
-                    {**base.definition, **comp.definition} if base else dict(comp.definition)
-                )
-                merged[key] = Component(key, definition, base.position if base else comp.position)
-        offset = 1_000_000  # admin-created components sort after every pack's
+                if base is None:
+                    definition = copy.deepcopy(comp.definition)
+                elif comp.extends:
+                    definition = overlay(base.definition, comp.definition)
+                else:
+                    definition = {**base.definition, **copy.deepcopy(comp.definition)}
+                position = base.position if base else n * PACK_POSITIONS + comp.position
+                merged[key] = Component(key, definition, position)
+        offset = ADMIN_POSITIONS
         for key, comp in self.created.items():
             merged[key] = Component(key, dict(comp.definition), offset + comp.position)
         for (key, prop), value in self.patches.items():

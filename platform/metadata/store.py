@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from trellis.metadata.components import Component
-from trellis.metadata.layers import CUSTOM, Layers, PackLayer
+from trellis.metadata.layers import CUSTOM, Conflict, Layers, PackLayer
 
 meta = sa.MetaData()
 
@@ -37,6 +37,8 @@ component_table = sa.Table(
     sa.Column("key", sa.String(200), nullable=False),
     sa.Column("definition", sa.JSON, nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
+    # True for a pack's extension of a component a lower pack defines.
+    sa.Column("extends", sa.Boolean, nullable=False, default=False),
     sa.UniqueConstraint("layer", "key"),
 )
 
@@ -48,6 +50,20 @@ customization_table = sa.Table(
     sa.Column("value", sa.JSON),
     sa.Column("changed_by", sa.String(80)),
     sa.Column("changed_at", sa.DateTime, nullable=False),
+)
+
+conflict_table = sa.Table(
+    "trellis_pack_conflict",
+    meta,
+    sa.Column("key", sa.String(200), primary_key=True),
+    # The place inside the property, readable: "label/zh-CN", "values[vip]/label/en".
+    sa.Column("place", sa.String(400), primary_key=True),
+    sa.Column("pack", sa.String(40), nullable=False),
+    sa.Column("property", sa.String(80), nullable=False),
+    sa.Column("path", sa.JSON, nullable=False),
+    sa.Column("base", sa.JSON),
+    sa.Column("vendor", sa.JSON),
+    sa.Column("admin", sa.JSON),
 )
 
 change_table = sa.Table(
@@ -75,14 +91,22 @@ def load(conn: sa.Connection) -> Layers:
     by_layer: dict[str, dict[str, Component]] = {}
     for row in rows:
         by_layer.setdefault(row.layer, {})[row.key] = Component(
-            row.key, row.definition, row.position
+            row.key, row.definition, row.position, row.extends
         )
     packs = tuple(
         PackLayer(p.name, p.version, p.manifest, by_layer.get(p.name, {}))
         for p in conn.execute(sa.select(pack_table).order_by(pack_table.c.position))
     )
     patches = {(r.key, r.property): r.value for r in conn.execute(sa.select(customization_table))}
-    return Layers(packs=packs, created=by_layer.get(CUSTOM, {}), patches=patches)
+    conflicts = {
+        (r.key, r.place): Conflict(
+            r.pack, r.key, r.property, tuple(r.path), r.base, r.vendor, r.admin
+        )
+        for r in conn.execute(sa.select(conflict_table))
+    }
+    return Layers(
+        packs=packs, created=by_layer.get(CUSTOM, {}), patches=patches, conflicts=conflicts
+    )
 
 
 def save(
@@ -96,7 +120,11 @@ def save(
     for layer in after.packs:
         old = next((p.components for p in before.packs if p.name == layer.name), {})
         _save_components(conn, layer.name, old, layer.components, detail)
+    for layer in before.packs:
+        if after.pack(layer.name) is None:
+            _save_components(conn, layer.name, layer.components, {}, detail)
     _save_patches(conn, before.patches, after.patches, now, actor, detail)
+    _save_conflicts(conn, before.conflicts, after.conflicts, detail)
     result = conn.execute(
         sa.insert(change_table).values(
             changed_at=now, changed_by=actor, summary=summary[:500], detail=detail
@@ -107,6 +135,9 @@ def save(
 
 def _save_packs(conn, before: Layers, after: Layers, now, actor, detail) -> None:
     old = {p.name: p for p in before.packs}
+    for name in old.keys() - {p.name for p in after.packs}:
+        conn.execute(sa.delete(pack_table).where(pack_table.c.name == name))
+        detail.append({"pack": name, "before": old[name].version, "after": None})
     for position, layer in enumerate(after.packs):
         row = {"version": layer.version, "manifest": layer.manifest, "position": position}
         if layer.name not in old:
@@ -116,7 +147,7 @@ def _save_packs(conn, before: Layers, after: Layers, now, actor, detail) -> None
                 )
             )
             detail.append({"pack": layer.name, "after": layer.version})
-        elif old[layer.name].version != layer.version:
+        elif old[layer.name].version != layer.version or old[layer.name].manifest != layer.manifest:
             conn.execute(sa.update(pack_table).where(pack_table.c.name == layer.name).values(**row))
             detail.append(
                 {"pack": layer.name, "before": old[layer.name].version, "after": layer.version}
@@ -129,18 +160,11 @@ def _save_components(
     t = component_table
     for key, comp in new.items():
         previous = old.get(key)
+        row = {"definition": comp.definition, "position": comp.position, "extends": comp.extends}
         if previous is None:
-            conn.execute(
-                sa.insert(t).values(
-                    layer=layer, key=key, definition=comp.definition, position=comp.position
-                )
-            )
-        elif previous.definition != comp.definition or previous.position != comp.position:
-            conn.execute(
-                sa.update(t)
-                .where(t.c.layer == layer, t.c.key == key)
-                .values(definition=comp.definition, position=comp.position)
-            )
+            conn.execute(sa.insert(t).values(layer=layer, key=key, **row))
+        elif previous != comp:
+            conn.execute(sa.update(t).where(t.c.layer == layer, t.c.key == key).values(**row))
         else:
             continue
         detail.append(
@@ -173,3 +197,27 @@ def _save_patches(conn, old: dict, new: dict, now, actor, detail) -> None:
     for key, prop in old.keys() - new.keys():
         conn.execute(sa.delete(t).where(t.c.key == key, t.c.property == prop))
         detail.append({"key": key, "property": prop, "before": old[(key, prop)], "after": None})
+
+
+def _save_conflicts(conn, old: dict, new: dict, detail) -> None:
+    t = conflict_table
+    for ident in old.keys() - new.keys():
+        conn.execute(sa.delete(t).where(t.c.key == ident[0], t.c.place == ident[1]))
+        detail.append({"conflict": list(ident), "resolved": True})
+    for ident, c in new.items():
+        if old.get(ident) == c:
+            continue
+        conn.execute(sa.delete(t).where(t.c.key == ident[0], t.c.place == ident[1]))
+        conn.execute(
+            sa.insert(t).values(
+                key=c.key,
+                place=c.place,
+                pack=c.pack,
+                property=c.property,
+                path=list(c.path),
+                base=c.base,
+                vendor=c.vendor,
+                admin=c.admin,
+            )
+        )
+        detail.append({"conflict": list(ident), "vendor": c.vendor, "admin": c.admin})

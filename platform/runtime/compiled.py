@@ -259,6 +259,12 @@ class MetadataCache:
                 self._compiled = compile_definitions(defs)
             return self._compiled
 
+    def use(self, conn: sa.Connection, compiled: CompiledMetadata) -> None:
+        """Use ``compiled`` for the rest of ``conn``'s transaction (metadata changed in it,
+        not yet committed: e.g. a pack install that loads its sample data in the same
+        transaction)."""
+        conn.info[_MEMO] = (conn.get_transaction(), compiled)
+
     def prime(self, compiled: CompiledMetadata) -> None:
         """Use metadata just built by this process (saves a rebuild after a change)."""
         with self._lock:

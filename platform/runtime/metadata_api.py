@@ -37,11 +37,12 @@ from trellis.runtime.compiled import MetadataCache, compile_definitions
 from trellis.runtime.context import system_context
 from trellis.runtime.database import begin_write
 from trellis.runtime.errors import Conflict, Forbidden, Invalid, NotFound
+from trellis.runtime.pack_operations import PackOperations
 from trellis.runtime.records import propagation
 from trellis.runtime.system_tables import create_system_tables
 
 #: Kinds ``define`` takes: each is one whole component (objects are made of fields).
-DEFINABLE = (*FLOW_KINDS, "layout", "list_view", "role")
+DEFINABLE = (*FLOW_KINDS, "layout", "list_view", "role", "conversion")
 
 
 @dataclass
@@ -56,7 +57,7 @@ class _DryRun(Exception):
     pass
 
 
-class MetadataAPI:
+class MetadataAPI(PackOperations):
     def __init__(self, engine: sa.Engine, cache: MetadataCache):
         self.engine = engine
         self.cache = cache
@@ -77,8 +78,13 @@ class MetadataAPI:
         edit: Callable[[Layers], Layers],
         *,
         dry_run: bool = False,
+        then: Callable[[sa.Connection, Definitions], None] | None = None,
     ) -> ChangeResult:
-        """Apply ``edit`` to the stored layers in one transaction; Invalid (422) when refused."""
+        """Apply ``edit`` to the stored layers in one transaction; Invalid (422) when refused.
+
+        ``then`` runs last inside the same transaction with the new definitions in
+        force (a pack's sample data is loaded there): if it fails, nothing is kept.
+        """
         outcome: dict[str, Any] = {}
         try:
             with begin_write(self.engine) as conn:
@@ -107,6 +113,10 @@ class MetadataAPI:
                 changed = _changed_keys(before.effective(), after.effective())
                 for hook in self.after_change:
                     hook(conn, changed, replace(defs, version=outcome["version"]))
+                if then is not None:
+                    current = replace(defs, version=outcome["version"])
+                    self.cache.use(conn, compile_definitions(current))
+                    then(conn, current)
         except _DryRun:
             if "unchanged" in outcome:
                 return ChangeResult(0, schema_sync.Plan(), None, applied=False)
@@ -115,41 +125,7 @@ class MetadataAPI:
         self.cache.prime(compile_definitions(defs))
         return ChangeResult(outcome["version"], outcome["plan"], defs, applied=True)
 
-    # -- packs -----------------------------------------------------------
-
-    def install_pack(
-        self, name_or_path: str, actor: str | None = None, *, dry_run: bool = False
-    ) -> ChangeResult:
-        """Install a pack (a folder or a shipped pack's name) as a new layer."""
-        try:
-            layer = pack_files.read(pack_files.locate(name_or_path))
-        except DefinitionError as exc:
-            raise Invalid(
-                f"the pack was refused: {len(exc.problems)} problem(s)",
-                [p.as_json() for p in exc.problems],
-            ) from None
-        except FileNotFoundError as exc:
-            raise NotFound(str(exc)) from None
-
-        def edit(layers: Layers) -> Layers:
-            installed = {p.name: p.version for p in layers.packs}
-            if layer.name in installed:
-                if installed[layer.name] == layer.version:
-                    return layers
-                raise Conflict(
-                    f"pack {layer.name} {installed[layer.name]} is installed; upgrading "
-                    f"to {layer.version} arrives with pack upgrades (trellis pack upgrade)"
-                )
-            problems = pack_files.dependency_problems(layer.manifest, installed)
-            if problems:
-                raise Invalid(
-                    "the pack's dependencies are not met", [p.as_json() for p in problems]
-                )
-            return layers.with_pack(layer)
-
-        return self.change(
-            actor, f"install pack {layer.name} {layer.version}", edit, dry_run=dry_run
-        )
+    # -- packs: install, upgrade, uninstall … come from PackOperations -----
 
     def installed_packs(self) -> dict[str, str]:
         with self.engine.connect() as conn:
@@ -210,8 +186,7 @@ class MetadataAPI:
         def edit(layers: Layers) -> Layers:
             if key not in layers.effective():
                 raise NotFound(f"there is no {key.replace(':', ' ')}")
-            if key in layers.locked():
-                raise Forbidden(f"{key} is locked by its pack and cannot be changed")
+            _refuse_locked(layers, key)
             for prop, value in changes.items():
                 if prop in IDENTITY:
                     raise Invalid(
@@ -250,8 +225,7 @@ class MetadataAPI:
             current = layers.effective().get(key)
             if current is None:
                 return layers.with_created(Component(key, definition))
-            if key in layers.locked():
-                raise Forbidden(f"{key} is locked by its pack and cannot be changed")
+            _refuse_locked(layers, key)
             for prop in set(definition) | set(current.definition):
                 new = definition.get(prop, UNSET)
                 if prop not in IDENTITY and new != current.definition.get(prop, UNSET):
@@ -318,6 +292,12 @@ class MetadataAPI:
 
         summary = f"import definitions from {folder.name}"
         return self.change(actor, summary, edit, dry_run=dry_run)
+
+
+def _refuse_locked(layers: Layers, key: str) -> None:
+    reason = layers.lock_reason(key)
+    if reason:
+        raise Forbidden(f"{reason}; it cannot be changed here")
 
 
 def _changed_keys(before: dict, after: dict) -> set[str]:

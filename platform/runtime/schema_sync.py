@@ -100,15 +100,23 @@ def _plan_object(
     refusals: list,
 ) -> None:
     columns = {c["name"] for c in inspector.get_columns(table.name)}
+    if obj.archived and before is not None and not before.archived:
+        result.steps.append(
+            Step("archive_table", table.name, "", rows_affected=_count(conn, table))
+        )
     for column in table.columns:
         if column.name not in columns:
             ddl = CreateColumn(column).compile(dialect=conn.dialect)
+            field = obj.by_name.get(column.name)
+            # A new formula or roll-up is computed for every existing row.
+            computed = field is not None and field.type in ("formula", "rollup")
             result.steps.append(
                 Step(
                     "add_column",
                     table.name,
                     column.name,
                     [f"ALTER TABLE {table.name} ADD COLUMN {ddl}"],
+                    rows_affected=_count(conn, table) if computed else 0,
                 )
             )
     if before is not None:
@@ -124,7 +132,8 @@ def _plan_object(
 
 def _plan_field(conn, table, old: FieldDef, new: FieldDef, result: Plan, refusals: list) -> None:
     if new.archived and not old.archived:
-        result.steps.append(Step("archive_column", table.name, new.api_name))
+        rows = _count(conn, table, table.c[new.api_name].isnot(None)) if new.stored else 0
+        result.steps.append(Step("archive_column", table.name, new.api_name, rows_affected=rows))
         return
     if old.archived and not new.archived:
         result.steps.append(Step("restore_column", table.name, new.api_name))
@@ -177,6 +186,10 @@ def _plan_field(conn, table, old: FieldDef, new: FieldDef, result: Plan, refusal
             )
             return
     result.steps.append(step)
+
+
+def _count(conn, table: sa.Table, *where) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(table).where(*where)).scalar_one()
 
 
 def _alter_type_sql(conn, column: sa.Column) -> list[str]:

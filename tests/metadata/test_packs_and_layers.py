@@ -30,8 +30,10 @@ def test_industrial_pack_needs_crm_standard():
     manifest = read(locate("industrial")).manifest
     problems = dependency_problems(manifest, {})
     assert problems and "install it first" in problems[0].message
-    assert dependency_problems(manifest, {"crm_standard": "0.1.0"}) == []
-    assert "is installed" in dependency_problems(manifest, {"crm_standard": "1.2.0"})[0].message
+    assert dependency_problems(manifest, {"crm_standard": "1.0.0"}) == []
+    assert dependency_problems(manifest, {"crm_standard": "1.7.2"}) == []
+    assert "is installed" in dependency_problems(manifest, {"crm_standard": "2.0.0"})[0].message
+    assert "is installed" in dependency_problems(manifest, {"crm_standard": "0.9.0"})[0].message
 
 
 def test_customization_patches_one_property_and_keeps_the_rest():

@@ -13,6 +13,7 @@ from trellis.runtime.api import (  # noqa: E402,F401
     definitions,
     objects,
     openapi,
+    packs,
     records,
     requests,
 )
