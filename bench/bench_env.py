@@ -46,6 +46,11 @@ class Database:
     url: str
     description: str
     _cleanups: list[Any] = field(default_factory=list)
+    #: Makes the URL of another new, empty database of the same kind (benchmark 8).
+    _fresh: Any = None
+
+    def fresh(self) -> str:
+        return self._fresh()
 
     def close(self) -> None:
         while self._cleanups:
@@ -64,6 +69,8 @@ def sqlite_database(keep: bool = False) -> Database:
     )
     if not keep:
         db._cleanups.append(lambda: shutil.rmtree(folder, ignore_errors=True))
+    counter = iter(range(1, 1000))
+    db._fresh = lambda: f"sqlite:///{folder}/fresh{next(counter)}.db"
     return db
 
 
@@ -115,6 +122,14 @@ def postgres_database(shared_buffers: str | None = "256MB") -> Database:
         db._cleanups.append(cluster.stop)
     else:
         db._cleanups.append(lambda: server.drop_database(name))
+
+    def fresh() -> str:
+        other, other_url = server.create_database()
+        if cluster is None:
+            db._cleanups.append(lambda: server.drop_database(other))
+        return other_url
+
+    db._fresh = fresh
     return db
 
 

@@ -36,6 +36,7 @@ FULL = {
     "formula_evals": 200_000,
     "approvals": 1_000,
     "timers": 10_000,
+    "pack_leads": 100_000,
 }
 QUICK = {
     "creates": 1_000,
@@ -46,8 +47,9 @@ QUICK = {
     "formula_evals": 20_000,
     "approvals": 100,
     "timers": 1_000,
+    "pack_leads": 10_000,
 }
-BENCHES = ("create", "bulk", "list", "formula", "add_field", "approvals", "timers")
+BENCHES = ("create", "bulk", "list", "formula", "add_field", "approvals", "timers", "packs")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -78,6 +80,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--formula-evals", type=int, help="evaluations per formula")
     p.add_argument("--approvals", type=int, help="approval instances (two nodes each)")
     p.add_argument("--timers", type=int, help="due lead-recycle timers to drain")
+    p.add_argument("--pack-leads", type=int, help="leads present while crm_standard upgrades")
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument(
         "--profile",
@@ -278,6 +281,18 @@ def run_database(db: bench_env.Database, args, results: list[Result], info: dict
                 report(results, getattr(bench_flows, f"bench_{name}")(env, sizes[name]))
             except Exception as exc:  # noqa: BLE001
                 report(results, failed(name, kind, exc))
+
+    if "packs" in args.benches:
+        print(
+            f"-- 8. packs: install on fresh databases, upgrade under {sizes['pack_leads']:,} leads",
+            flush=True,
+        )
+        try:
+            import bench_packs
+
+            report(results, bench_packs.bench_packs(db, sizes["pack_leads"]))
+        except Exception as exc:  # noqa: BLE001
+            report(results, failed("packs", kind, exc))
 
     env.runtime.dispose()
 
