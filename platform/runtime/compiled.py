@@ -93,12 +93,14 @@ def _object_runtime(defs: Definitions, obj: ObjectDef, meta, order) -> ObjectRun
         key=lambda f: order.get(f.path, 0),
     )
     paths: dict[str, set[str]] = {}
-    for f in obj.live_fields:
-        for expr in (f.formula, f.default_formula):
-            for dep in getattr(expr, "dependencies", ()):
-                if "." in dep:
-                    lookup, target_field = dep.split(".", 1)
-                    paths.setdefault(lookup, set()).add(target_field)
+    # Formulas, defaults and validation rules may all read through a lookup (contract.account).
+    expressions = [e for f in obj.live_fields for e in (f.formula, f.default_formula)]
+    expressions += [rule.error_condition for rule in obj.validation_rules]
+    for expr in expressions:
+        for dep in getattr(expr, "dependencies", ()):
+            if "." in dep:
+                lookup, target_field = dep.split(".", 1)
+                paths.setdefault(lookup, set()).add(target_field)
     table = build_table(obj, meta)
     return ObjectRuntime(
         definition=obj,

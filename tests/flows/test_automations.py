@@ -177,8 +177,11 @@ def test_an_automation_triggering_itself_stops_at_the_depth_limit(runtime, crm):
     )
     lead = crm.lead("manager", score=0)
     result = runtime.records.update(crm.ctx("manager"), "lead", lead["id"], {"score": 50})
-    assert result.record["score"] == 50  # the user's write went through
-    assert crm.raw("lead", lead["id"])["score"] == 50 + MAX_DEPTH
+    # The user's write went through, and the answer shows the record as the automations left
+    # it (with its current version, so the client's next If-Match is not stale).
+    stored = crm.raw("lead", lead["id"])
+    assert stored["score"] == 50 + MAX_DEPTH
+    assert (result.record["score"], result.record["version"]) == (stored["score"], stored["version"])
     entries = log_rows(runtime, lead["id"])
     assert [e["outcome"] for e in entries] == ["done"] * MAX_DEPTH + ["stopped"]
     stopped = entries[-1]

@@ -71,6 +71,10 @@ def _within(table: sa.Table, ids: set[int] | None):
 def _update_rollup(conn, compiled, prt: ObjectRuntime, name: str, ids: set[int] | None, ctx):
     rollup = prt.definition.by_name[name]
     child = compiled.object(rollup.options["object"]).table
+    if child is prt.table:
+        # A roll-up over the same object (accounts via parent_account): without an alias the
+        # subquery would correlate to the very row being updated.
+        child = child.alias("child")
     function = rollup.options["function"]
     column = child.c[rollup.options["field"]] if rollup.options.get("field") else child.c.id
     aggregate = {

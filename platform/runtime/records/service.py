@@ -275,6 +275,10 @@ class RecordsService:
                 ctx,
                 RecordEvent("updated", object_name, old["id"], dict(old), new, frozenset(changed)),
             )
+            if self.events.listens("updated"):
+                # An automation may have changed the record again: answer with what is stored,
+                # so the caller's next If-Match carries the current version.
+                new = self._reread_if_moved(conn, rt, new)
             return RecordResult(present(rt, new, ctx, access.hidden, related=related), warnings)
 
     def _fetch_for_edit(self, conn, rt, access: Access, record_id):
@@ -353,7 +357,8 @@ class RecordsService:
             merged = {**old, "owner": owner, "department": department}
             changed = {k for k in ("owner", "department") if merged[k] != old[k]}
             if not changed:
-                return present(rt, old, ctx, access.hidden)
+                related = self._page_related(conn, compiled, rt, [old])[0]
+                return present(rt, old, ctx, access.hidden, related=related)
             self.events.emit(
                 conn,
                 ctx,
@@ -371,7 +376,9 @@ class RecordsService:
                 ctx,
                 RecordEvent("updated", object_name, old["id"], dict(old), new, frozenset(changed)),
             )
-            return present(rt, new, ctx, access.hidden)
+            new = self._reread_if_moved(conn, rt, new)
+            related = self._page_related(conn, compiled, rt, [new])[0]
+            return present(rt, new, ctx, access.hidden, related=related)
 
     def _delete_row(self, conn, compiled, rt: ObjectRuntime, ctx, old: dict) -> None:
         for child_name, lookup in rt.referenced_by:
