@@ -226,13 +226,19 @@ def pack_list():
 @pack.command("test")
 @click.argument("path")
 @click.option("--database-url", help="Run on this (empty) database instead of a throwaway SQLite.")
-def pack_test(path, database_url):
+@click.option(
+    "--with",
+    "extra",
+    multiple=True,
+    help="Install this pack first (repeatable), e.g. a newer crm_standard to test on top of.",
+)
+def pack_test(path, database_url, extra):
     """Run a pack's contract tests (tests/*.json) on a throwaway database; exit 1 on failure."""
     from trellis.packtests import run_pack_tests
     from trellis.runtime.pack_operations import pack_folder
 
     with pack_folder(path) as folder:
-        report = run_pack_tests(folder, database_url=database_url)
+        report = run_pack_tests(folder, database_url=database_url, extra_packs=list(extra))
     click.echo(report.as_text())
     if not report.passed:
         sys.exit(1)

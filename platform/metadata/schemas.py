@@ -16,6 +16,7 @@ from trellis.metadata.problems import Problem
 
 BASE = "https://trellis.dev/schemas/"
 SCHEMA_NAMES = (
+    "pack_test",
     "label",
     "field",
     "validation_rule",
