@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -124,11 +125,19 @@ def create_record(flows, conn, ctx, item: ActionDef, target: Target) -> None:
 
 @action("notify")
 def notify(flows, conn, ctx, item: ActionDef, target: Target) -> None:
-    from trellis.flows import people
+    from trellis.flows import people, templates
 
     row = target.row(flows, conn)
     compiled = compiled_for(flows, conn)
-    formulas = [spec.formula for spec in item.recipients if spec.formula is not None]
+    formulas: list = [spec.formula for spec in item.recipients if spec.formula is not None]
+    # The message's {lookup.field} placeholders are read like a formula's dependencies.
+    texts = [
+        label.get(locale)
+        for label in (item.title, item.message)
+        if label
+        for locale in ("zh-CN", "en")
+    ]
+    formulas.append(SimpleNamespace(dependencies=templates.placeholders(*texts)))
     env = formula_env(conn, compiled, ctx, target.object_name, row, formulas)
     # Inside an approval, "submitter", "approvers" and a plain "manager" refer to its
     # instance (the submitter's manager); in an automation, a manager is the owner's.

@@ -34,6 +34,11 @@ _WORDS = {
 }
 
 
+def placeholders(*texts: str | None) -> set[str]:
+    """The field paths the templates name (``account.account_name`` …)."""
+    return {m.group(1) for text in texts if text for m in _PLACEHOLDER.finditer(text) if m.group(1)}
+
+
 def render(
     template: str | None,
     values: Mapping[str, Any],

@@ -252,6 +252,29 @@ def test_notify_sends_in_app_in_each_recipients_language(runtime, crm):
     }
 
 
+def test_a_message_can_name_a_looked_up_field(runtime, crm):
+    define(
+        runtime,
+        "new_contact",
+        {"type": "created"},
+        [
+            {
+                "type": "notify",
+                "recipients": [{"type": "owner"}],
+                "title": {"zh-CN": "{account.account_name} 新联系人", "en": "New contact"},
+                "message": {"zh-CN": "{contact_name}（{account.grade}）", "en": "-"},
+            }
+        ],
+        object="contact",
+    )
+    account = crm.account(account_name="华东精细化工有限公司", grade="gold")
+    crm.contact("rep_east", account["id"], contact_name="王经理")
+    with runtime.engine.connect() as conn:
+        note = conn.execute(sa.select(notification_table)).mappings().one()
+    assert note["title"] == "华东精细化工有限公司 新联系人"
+    assert note["body"] == "王经理（gold）"
+
+
 def test_a_failing_action_fails_the_write_and_names_the_automation(runtime, crm):
     define(
         runtime,
