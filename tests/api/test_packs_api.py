@@ -12,10 +12,12 @@ from trellis.metadata.packs import locate
 
 
 def _archive(folder: Path) -> io.BytesIO:
+    """The pack as a zip, without its demo data (an upgrade does not read it), which keeps
+    the upload small."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in sorted(folder.rglob("*")):
-            if path.is_file():
+            if path.is_file() and "sample_data" not in path.parts:
                 archive.write(path, f"{folder.name}/{path.relative_to(folder)}")
     buffer.seek(0)
     return buffer

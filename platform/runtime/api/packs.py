@@ -46,7 +46,10 @@ def _sent_pack() -> Iterator[str | Path]:
             raise Invalid("upload the pack as a .zip or .tar.gz archive in the field 'archive'")
         with tempfile.TemporaryDirectory(prefix="trellis-upload-") as tmp:
             path = Path(tmp) / f"pack{suffix}"
-            upload.save(path)
+            try:
+                upload.save(path)
+            finally:
+                upload.close()  # a large upload is spooled to a temporary file
             yield path
         return
     name = json_body().get("name")
