@@ -52,7 +52,7 @@ def test_init_and_demo_are_safe_to_repeat(cli):
     again = cli("init")
     assert "unchanged" in again.output
     demo = cli("demo")
-    assert "demo data: 370 records" in demo.output
+    assert "demo data: 1246 records" in demo.output
     assert "rep_east" in demo.output and "demo-pass" not in demo.output
     assert "already exist" in cli("demo").output
     assert "the database matches the definitions" in cli("metadata", "plan").output

@@ -16,6 +16,7 @@ import networkx as nx
 
 from trellis.metadata import references
 from trellis.metadata.components import FLOW_KINDS, Component, assemble_objects
+from trellis.metadata.conversion_build import build_conversions
 from trellis.metadata.definitions import (
     Definitions,
     DuplicateRuleDef,
@@ -72,6 +73,7 @@ def build(
     problems += list(_cycle_problems(dependency_graph(objects)))
     layouts, views, roles = _others(effective, compiler)
     flows = build_flows(effective, compiler, roles, known=known, provenance=provenance)
+    conversions = build_conversions(effective, compiler, provenance=provenance)
     problems += compiler.problems
     if problems:
         raise DefinitionError(problems)
@@ -85,6 +87,7 @@ def build(
         automations=flows.automations,
         pools=flows.pools,
         assignment_rules=flows.assignment_rules,
+        conversions=conversions,
     )
 
 
@@ -94,7 +97,8 @@ def _name_problems(effective: Mapping[str, Component]):
         what = comp.kind.replace("_", " ") + " name"
         problem = name_problem(name, what)
         if (
-            comp.kind in ("layout", "list_view", "validation_rule", "role", *FLOW_KINDS)
+            comp.kind
+            in ("layout", "list_view", "validation_rule", "role", "conversion", *FLOW_KINDS)
             and problem
             and "system field" in problem
         ):

@@ -180,6 +180,43 @@ class RoleDef:
 
 
 @dataclass(frozen=True, slots=True)
+class ConversionTargetDef:
+    """One record a conversion makes (or links): an account, a contact ...
+
+    ``values`` maps a target field to a compiled formula on the source;
+    ``links`` maps a target lookup to an earlier target's api_name, or to
+    ``"$source"`` for the source record itself.
+    """
+
+    api_name: str
+    object_name: str
+    label: Label
+    link_field: str
+    values: Mapping[str, Any]
+    links: Mapping[str, str]
+    optional: bool = False
+    choose_existing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConversionDef:
+    """A conversion (docs/conversions.md): a source record becomes linked target records."""
+
+    api_name: str
+    object_name: str
+    label: Label
+    targets: tuple[ConversionTargetDef, ...]
+    source_values: Mapping[str, Any]  # source field -> CompiledExpression
+    condition: Any = None  # CompiledExpression, BOOLEAN
+    condition_message: Label | None = None
+    active: bool = True
+    provenance: str = "custom"
+
+    def target(self, name: str) -> ConversionTargetDef | None:
+        return next((t for t in self.targets if t.api_name == name), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Definitions:
     """Every effective definition at one metadata version.
 
@@ -197,3 +234,5 @@ class Definitions:
     assignment_rules: Mapping[str, AssignmentRuleDef] = field(
         default_factory=lambda: MappingProxyType({})
     )
+    #: conversions (docs/conversions.md), keyed ``"object.api_name"`` like ``"lead.standard"``
+    conversions: Mapping[str, ConversionDef] = field(default_factory=lambda: MappingProxyType({}))

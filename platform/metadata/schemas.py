@@ -31,6 +31,7 @@ SCHEMA_NAMES = (
     "automation",
     "pool",
     "assignment_rule",
+    "conversion",
 )
 COMMON_FIELD_KEYS = frozenset(
     json.loads(

@@ -7,9 +7,9 @@ import copy
 import pytest
 
 NEW_OBJECT = {
-    "api_name": "contract",
-    "label": {"zh-CN": "合同", "en": "Contract"},
-    "plural_label": {"zh-CN": "合同", "en": "Contracts"},
+    "api_name": "service_contract",
+    "label": {"zh-CN": "服务合同", "en": "Service contract"},
+    "plural_label": {"zh-CN": "服务合同", "en": "Service contracts"},
     "name_field": "contract_name",
     "fields": [
         {
@@ -43,20 +43,78 @@ NEW_OBJECT = {
 
 
 def test_objects_lists_what_the_caller_may_read(api):
+    # A rep reads the sales chain and its products; no market plans (marketing's).
     names = {o["api_name"] for o in api.get("/objects", as_="rep_east").get_json()["objects"]}
     assert names == {
-        "lead",
         "account",
+        "campaign",
+        "claim",
+        "competitor",
+        "complaint",
         "contact",
-        "opportunity",
+        "contract",
         "follow_up",
-        "quote",
+        "invoice",
+        "lead",
+        "opportunity",
+        "order_line",
+        "payment",
         "payment_plan",
+        "price_book",
+        "price_book_entry",
+        "product",
+        "quote",
+        "quote_line",
+        "return_request",
+        "revenue_target",
+        "sales_order",
+        "visit_plan",
     }
+    # The tech lead supports deals and delivery: no leads, payments or invoices.
     names = {o["api_name"] for o in api.get("/objects", as_="tech_lead").get_json()["objects"]}
-    assert names == {"account", "contact", "opportunity", "follow_up", "quote"}
+    assert names == {
+        "account",
+        "campaign",
+        "competitor",
+        "complaint",
+        "contact",
+        "contract",
+        "follow_up",
+        "opportunity",
+        "order_line",
+        "price_book",
+        "price_book_entry",
+        "product",
+        "quote",
+        "quote_line",
+        "return_request",
+        "sales_order",
+        "visit_plan",
+    }
+    # Finance: money and what it hangs on; no leads, follow-ups or visit plans.
     names = {o["api_name"] for o in api.get("/objects", as_="finance").get_json()["objects"]}
-    assert names == {"account", "contact", "opportunity", "quote", "payment_plan"}
+    assert names == {
+        "account",
+        "campaign",
+        "claim",
+        "complaint",
+        "contact",
+        "contract",
+        "invoice",
+        "market_plan",
+        "opportunity",
+        "order_line",
+        "payment",
+        "payment_plan",
+        "price_book",
+        "price_book_entry",
+        "product",
+        "quote",
+        "quote_line",
+        "return_request",
+        "revenue_target",
+        "sales_order",
+    }
 
 
 @pytest.mark.parametrize(
@@ -78,6 +136,7 @@ def test_describe_follows_accept_language(api, language, label, status_new, sour
         "new",
         "working",
         "qualified",
+        "converted",
         "unqualified",
     ]
     assert status["values"][0]["label"] == status_new
@@ -111,14 +170,14 @@ def test_only_administrators_create_objects(api):
     assert response.status_code == 403
     assert api.post("/objects", json=NEW_OBJECT, as_="vp").status_code == 403
     assert api.get("/objects", as_="admin").get_json() == before
-    assert api.get("/objects/contract/records", as_="admin").status_code == 404
+    assert api.get("/objects/service_contract/records", as_="admin").status_code == 404
 
 
 def test_a_created_object_has_working_record_endpoints(api):
     response = api.post("/objects", json=NEW_OBJECT, as_="admin")
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["metadata_version"] >= 2
-    described = api.get("/objects/contract", as_="admin").get_json()
+    described = api.get("/objects/service_contract", as_="admin").get_json()
     assert [f["api_name"] for f in described["fields"] if not f["system"]] == [
         "contract_name",
         "account",
@@ -127,17 +186,17 @@ def test_a_created_object_has_working_record_endpoints(api):
     ]
     account = api.create("account", {"account_name": "签约客户"}, as_="admin")
     created = api.post(
-        "/objects/contract/records",
+        "/objects/service_contract/records",
         json={"contract_name": "年度框架合同", "account": account["id"], "contract_amount": "1000"},
         as_="admin",
     )
     assert created.status_code == 201, created.get_json()
     record = created.get_json()["record"]
     assert (record["tax"], record["contract_amount"]) == ("130.00", "1000.00")
-    listed = api.get("/objects/contract/records?total=true", as_="admin").get_json()
+    listed = api.get("/objects/service_contract/records?total=true", as_="admin").get_json()
     assert listed["total"] == 1 and listed["records"][0]["id"] == record["id"]
     patched = api.patch(
-        f"/objects/contract/records/{record['id']}",
+        f"/objects/service_contract/records/{record['id']}",
         json={"contract_amount": "2000"},
         headers={"If-Match": '"1"'},
         as_="admin",
@@ -146,13 +205,13 @@ def test_a_created_object_has_working_record_endpoints(api):
     # The lookup's restrict rule protects the account.
     assert api.delete(f"/objects/account/records/{account['id']}", as_="admin").status_code == 409
     # Roles grant nothing on it yet: a rep does not see it at all.
-    assert api.get("/objects/contract/records", as_="rep_east").status_code == 403
-    assert "contract" not in {
+    assert api.get("/objects/service_contract/records", as_="rep_east").status_code == 403
+    assert "service_contract" not in {
         o["api_name"] for o in api.get("/objects", as_="rep_east").get_json()["objects"]
     }
     spec = api.get("/openapi.json", as_=None).get_json()
-    assert "/api/v1/objects/contract/records" in spec["paths"]
-    assert "contract_amount" in spec["components"]["schemas"]["ContractRecord"]["properties"]
+    assert "/api/v1/objects/service_contract/records" in spec["paths"]
+    assert "contract_amount" in spec["components"]["schemas"]["ServiceContractRecord"]["properties"]
 
 
 def _field(api_name, **extra):
@@ -213,7 +272,7 @@ def test_bad_object_definitions_are_422_with_pointers_and_change_nothing(api):
         assert any(pointer_part in d["pointer"] for d in details), details
     assert api.get("/objects", as_="admin").get_json() == before
     assert api.get("/openapi.json", as_=None).get_json() == before_spec
-    assert not any(name.startswith("rec_contract") for name in _tables(api))
+    assert not any(name.startswith("rec_service_contract") for name in _tables(api))
 
 
 def _tables(api):
@@ -238,7 +297,7 @@ def test_every_problem_of_a_definition_is_reported_at_once(api):
     pointers = " ".join(d["pointer"] for d in response.get_json()["error"]["details"])
     for bad in ("select", "__dunder", "evil", "amount_x"):
         assert bad in pointers, pointers
-    assert api.get("/objects/contract", as_="admin").status_code == 404
+    assert api.get("/objects/service_contract", as_="admin").status_code == 404
 
 
 def test_creating_an_object_twice_is_a_conflict(api):
@@ -283,7 +342,7 @@ def test_openapi_document_describes_every_object_without_a_token(api):
         assert f"{name}Record" in schemas and f"{name}Input" in schemas
     lead = schemas["LeadRecord"]["properties"]
     assert lead["company_name"]["type"] == "string" and lead["company_name"]["maxLength"] == 200
-    assert lead["status"]["enum"] == ["new", "working", "qualified", "unqualified"]
+    assert lead["status"]["enum"] == ["new", "working", "qualified", "converted", "unqualified"]
     assert lead["lead_number"]["readOnly"] is True
     lead_input = schemas["LeadInput"]
     assert "lead_number" not in lead_input["properties"]
@@ -308,9 +367,9 @@ def test_a_dry_run_shows_the_plan_and_changes_nothing(api):
     body = response.get_json()
     assert body["applied"] is False
     assert [step["action"] for step in body["plan"]][:1] == ["create_table"]
-    assert "rec_contract" in body["plan"][0]["sql"][0]
+    assert "rec_service_contract" in body["plan"][0]["sql"][0]
     assert api.get("/objects", as_="admin").get_json() == before
-    assert api.get("/objects/contract", as_="admin").status_code == 404
+    assert api.get("/objects/service_contract", as_="admin").status_code == 404
     field = {"api_name": "wechat_id", "type": "text", "label": {"zh-CN": "微信", "en": "WeChat"}}
     planned = api.post("/objects/lead/fields?dry_run=1", json=field, as_="admin").get_json()
     assert [(s["action"], s["target"]) for s in planned["plan"]] == [("add_column", "wechat_id")]

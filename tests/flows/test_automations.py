@@ -181,7 +181,10 @@ def test_an_automation_triggering_itself_stops_at_the_depth_limit(runtime, crm):
     # it (with its current version, so the client's next If-Match is not stale).
     stored = crm.raw("lead", lead["id"])
     assert stored["score"] == 50 + MAX_DEPTH
-    assert (result.record["score"], result.record["version"]) == (stored["score"], stored["version"])
+    assert (result.record["score"], result.record["version"]) == (
+        stored["score"],
+        stored["version"],
+    )
     entries = log_rows(runtime, lead["id"])
     assert [e["outcome"] for e in entries] == ["done"] * MAX_DEPTH + ["stopped"]
     stopped = entries[-1]

@@ -213,7 +213,10 @@ def test_writing_a_hidden_field_answers_like_an_unknown_field(hidden_amount):
     for name in ("estimated_amount", "no_such_amount"):
         with pytest.raises(Invalid) as caught:
             crm.lead("rep_east", **{name: "10"})
-        answers[name] = caught.value.details[0]["message"].replace(name, "X")
+        message = caught.value.details[0]["message"]
+        # A "did you mean" hint names a close visible field; which one depends on the name.
+        assert "estimated_amount" not in message.replace(name, "X")
+        answers[name] = message.split(";")[0].replace(name, "X")
     assert answers["estimated_amount"] == answers["no_such_amount"]
     assert "has no field" in answers["estimated_amount"]
 

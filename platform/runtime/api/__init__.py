@@ -10,6 +10,7 @@ api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 from trellis.runtime.api import (  # noqa: E402,F401
     auth,
+    conversions,
     definitions,
     objects,
     openapi,

@@ -12,6 +12,7 @@ from flask import jsonify
 
 from trellis.metadata import ObjectDef
 from trellis.runtime.api import api
+from trellis.runtime.api.conversions import describe_paths as conversion_paths
 from trellis.runtime.api.requests import runtime
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -226,6 +227,7 @@ def build_document(defs) -> dict:
     for obj in defs.objects.values():
         if not obj.archived:
             _object_paths(spec, obj, _object_schemas(spec, obj))
+    conversion_paths(spec, defs, _ERRORS, _ID, _IF_MATCH)
     document = spec.to_dict()
     document["security"] = [{"bearer": []}]
     return document
