@@ -97,6 +97,18 @@ def aware(value):
     return value
 
 
+def in_zone(value, zone: dt.tzinfo):
+    """A datetime as the same moment in ``zone`` (naive values are UTC, as stored).
+
+    Expressions see datetimes this way so that the calendar day of one
+    (``DAYS_BETWEEN(created_at, TODAY())``, ``YEAR(closed_at)``) is the user's
+    day, the day TODAY() gives, not the day in Greenwich.
+    """
+    if isinstance(value, dt.datetime):
+        return aware(value).astimezone(zone)
+    return value
+
+
 def to_utc(value: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
     """Naive UTC from an aware datetime, or from a naive one read in ``zone``."""
     if value.tzinfo is None:

@@ -77,7 +77,7 @@ def formula_env(
     related.update(_extra_lookups(conn, compiled, rt, values, expressions, related))
     if rt.read_formulas:
         compute_formulas(rt, values, related, ctx, rt.read_formulas)
-    return evaluation_env(rt, values, related)
+    return evaluation_env(rt, values, related, ctx.zone)
 
 
 def _extra_lookups(conn, compiled, rt, values, expressions, known) -> dict[str, Any]:

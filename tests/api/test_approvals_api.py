@@ -4,6 +4,7 @@ and the errors a client sees, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 
 def _quote(api, quoted=60000, as_="rep_east"):
@@ -112,7 +113,8 @@ def test_reject_recall_transfer_and_add_approver(api):
 
 
 def test_delegation_over_the_api(api):
-    today = dt.date.today().isoformat()
+    # The manager's calendar day (users live in Asia/Shanghai), not the machine's.
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
     response = api.post(
         "/approvals/delegations",
         json={"to": "manager_north", "starts_on": today, "ends_on": today},

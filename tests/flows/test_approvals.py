@@ -454,7 +454,8 @@ def test_add_an_approver_after_oneself(ap):
 
 
 def test_a_delegate_gets_new_tasks_and_acts(ap):
-    today = dt.date.today()
+    # Delegation dates are the delegator's calendar days (Asia/Shanghai), not the machine's.
+    today = ap.crm.ctx("manager").local_now.date()
     ap.service.delegate(
         ap.crm.ctx("manager"), ap.crm.user_id("manager_north"), today, today + dt.timedelta(3)
     )
@@ -472,7 +473,7 @@ def test_a_delegate_gets_new_tasks_and_acts(ap):
 
 def test_a_delegate_may_act_on_tasks_made_before_the_delegation(ap):
     instance = ap.submit(ap.quote(quoted_amount=80000))
-    today = dt.date.today()
+    today = ap.crm.ctx("manager").local_now.date()
     ap.service.delegate(ap.crm.ctx("manager"), ap.crm.user_id("vp"), today, today)
     task = ap.task(instance, "manager")
     assert ap.service.approve(ap.crm.ctx("vp"), task)["status"] == "approved"

@@ -264,6 +264,32 @@ def test_today_is_the_date_in_the_users_time_zone(crm):
     assert {r["id"] for r in page["records"]} == {lead["id"], typed["id"]}
 
 
+def test_the_day_of_a_stored_datetime_is_the_users_day(crm):
+    # A lead created at 01:00 on 11 March in Shanghai (17:00 UTC on the 10th) is 0 days old
+    # that morning: formulas take a datetime's calendar day in the user's zone, like TODAY().
+    for api_name, formula in (
+        ("age_days", "DAYS_BETWEEN(created_at, TODAY())"),
+        ("created_day", "DAY(created_at)"),
+    ):
+        crm.rt.metadata.add_field(
+            "admin",
+            "lead",
+            {
+                "api_name": api_name,
+                "type": "formula",
+                "return_type": "integer",
+                "stored": False,
+                "formula": formula,
+                "label": {"zh-CN": "字段", "en": "Field"},
+            },
+        )
+    created = crm.ctx("rep_east", now=dt.datetime(2026, 3, 10, 17, 0, tzinfo=dt.UTC))
+    lead = crm.lead(created)
+    morning = crm.ctx("rep_east", now=dt.datetime(2026, 3, 11, 1, 0, tzinfo=dt.UTC))
+    fresh = crm.records.get(morning, "lead", lead["id"])
+    assert (fresh["age_days"], fresh["created_day"]) == (0, 11)
+
+
 def test_now_in_a_rule_compares_with_stored_datetimes(crm):
     crm.rt.metadata.create_object(
         "admin",

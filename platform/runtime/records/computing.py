@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from trellis.expressions import ExpressionError
 from trellis.fieldtypes import FIELD_TYPES, FieldValueError
-from trellis.fieldtypes.temporal import aware
+from trellis.fieldtypes.temporal import in_zone
 from trellis.metadata import FieldDef
 from trellis.runtime.compiled import CompiledMetadata, ObjectRuntime
 from trellis.runtime.errors import Invalid
@@ -29,7 +29,7 @@ def apply_defaults(rt: ObjectRuntime, values: dict[str, Any], ctx) -> None:
         if f.default_value is not None:
             values[f.api_name] = f.default_value
         else:
-            env = evaluation_env(rt, values, None)
+            env = evaluation_env(rt, values, None, ctx.zone)
             values[f.api_name] = _result(f, _evaluate(f, f.default_formula, env, ctx), "default")
 
 
@@ -41,15 +41,18 @@ def lookup_values(
 
 
 def evaluation_env(
-    rt: ObjectRuntime, values: dict[str, Any], related: dict[str, Any] | None
+    rt: ObjectRuntime, values: dict[str, Any], related: dict[str, Any] | None, zone: dt.tzinfo
 ) -> dict[str, Any]:
-    """The names an expression sees: the record's values and looked-up values, with
-    datetimes made aware (UTC) so they compare with NOW()."""
+    """The names an expression sees: the record's values and looked-up values.
+
+    Datetimes (own and looked-up, ``rt.datetime_names``) are made aware in the
+    user's ``zone``, so they compare with NOW() and their calendar day is the one
+    TODAY() gives.
+    """
     env = {**values, **related} if related else dict(values)
     for name in rt.datetime_names:
-        value = env.get(name)
-        if value is not None and value.tzinfo is None:
-            env[name] = aware(value)
+        if env.get(name) is not None:
+            env[name] = in_zone(env[name], zone)
     return env
 
 
@@ -85,11 +88,11 @@ def compute_formulas(
 
     Returns the evaluation environment, results included, for validation rules.
     """
-    env = evaluation_env(rt, values, related)
+    env = evaluation_env(rt, values, related, ctx.zone)
     for f in rt.stored_formulas if formulas is None else formulas:
         result = _result(f, _evaluate(f, f.formula, env, ctx), "formula")
         values[f.api_name] = result
-        env[f.api_name] = aware(result)
+        env[f.api_name] = in_zone(result, ctx.zone)
     return env
 
 

@@ -131,7 +131,7 @@ def source_env(
     related.update(_more_lookups(conn, compiled, rt, values, _paths(conversion), related))
     if rt.read_formulas:
         compute_formulas(rt, values, related, ctx, rt.read_formulas)
-    env = evaluation_env(rt, values, related)
+    env = evaluation_env(rt, values, related, ctx.zone)
     for name in env:
         if name.split(".", 1)[0] in hidden:
             env[name] = None
