@@ -1,0 +1,1 @@
+"""Reports and dashboards: report definitions run as aggregate SQL with the viewer's data scope."""

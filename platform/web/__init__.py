@@ -1,0 +1,1 @@
+"""The generated pages business users work in (Jinja2, htmx, ECharts)."""
