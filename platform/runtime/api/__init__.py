@@ -17,4 +17,5 @@ from trellis.runtime.api import (  # noqa: E402,F401
     packs,
     records,
     requests,
+    tabular,
 )

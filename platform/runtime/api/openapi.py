@@ -14,6 +14,7 @@ from trellis.metadata import ObjectDef
 from trellis.runtime.api import api
 from trellis.runtime.api.conversions import describe_paths as conversion_paths
 from trellis.runtime.api.requests import runtime
+from trellis.runtime.api.tabular import describe_paths as tabular_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _ERRORS = {
@@ -228,6 +229,7 @@ def build_document(defs) -> dict:
         if not obj.archived:
             _object_paths(spec, obj, _object_schemas(spec, obj))
     conversion_paths(spec, defs, _ERRORS, _ID, _IF_MATCH)
+    tabular_paths(spec, defs, _ERRORS)
     document = spec.to_dict()
     document["security"] = [{"bearer": []}]
     return document
