@@ -128,6 +128,7 @@ class ImportService:
         options: dict[str, Any] | None = None,
     ) -> ImportState:
         """Change a draft's mapping (``{header or column number: field or None}``) or options."""
+        import_id = parse_import_id(import_id)
         with begin_write(self.engine) as conn:
             row = self._own(conn, ctx, import_id, lock=True)
             self._configure(conn, ctx, row, mapping_choices, options)
@@ -158,6 +159,7 @@ class ImportService:
         The rows really go through the records service, in a transaction that is
         then rolled back: the errors are the ones the import will report.
         """
+        import_id = parse_import_id(import_id)
         if not 1 <= rows <= limits.MAX_PREVIEW_ROWS:
             raise BadRequest(f"a preview shows 1 to {limits.MAX_PREVIEW_ROWS} rows")
         with self.engine.execution_options(**WRITE).connect() as conn:
@@ -192,6 +194,7 @@ class ImportService:
 
         With ``background=False`` nothing is queued: call :meth:`run`.
         """
+        import_id = parse_import_id(import_id)
         with begin_write(self.engine) as conn:
             row = self._own(conn, ctx, import_id, lock=True)
             plan, columns = self._configure(conn, ctx, row, mapping_choices, options)
@@ -221,6 +224,7 @@ class ImportService:
         ``until_done=False`` writes one chunk; ``max_chunks`` stops after that many
         (what a crash between chunks leaves behind); ``on_chunk`` hears of each.
         """
+        import_id = parse_import_id(import_id)
         with self.engine.connect() as conn:
             row = self._own(conn, ctx, import_id)
         if row.status == "draft":
@@ -240,6 +244,7 @@ class ImportService:
 
     def cancel(self, ctx, import_id: int) -> ImportState:
         """Stop an import that has not finished; what its committed chunks wrote stays."""
+        import_id = parse_import_id(import_id)
         with begin_write(self.engine) as conn:
             row = self._own(conn, ctx, import_id, lock=True)
             if row.status in ("done", "failed", "cancelled"):
@@ -322,6 +327,7 @@ class ImportService:
 
     def get(self, ctx, import_id: int) -> ImportState:
         """The import's status, progress (processed of total rows) and counts."""
+        import_id = parse_import_id(import_id)
         self._ensure_tables()
         with self.engine.connect() as conn:
             return ImportState.from_row(self._own(conn, ctx, import_id))
@@ -342,6 +348,7 @@ class ImportService:
 
     def errors(self, ctx, import_id: int) -> list[RowError]:
         """Every problem of every failed row, in row order."""
+        import_id = parse_import_id(import_id)
         self._ensure_tables()
         t = import_error_table.c
         with self.engine.connect() as conn:
@@ -370,10 +377,7 @@ class ImportService:
         return rt, self.records.authorize(compiled, ctx, rt, "create")
 
     def _own(self, conn, ctx, import_id, *, lock: bool = False):
-        try:
-            import_id = int(import_id)
-        except (TypeError, ValueError):
-            raise NotFound(f"there is no import {str(import_id)[:40]!r}") from None
+        import_id = parse_import_id(import_id)
         query = sa.select(import_table).where(
             import_table.c.id == import_id, import_table.c.user_id == ctx.user_id
         )
@@ -389,6 +393,14 @@ class ImportService:
 
     def _state(self, conn, import_id: int) -> ImportState:
         return ImportState.from_row(self._row(conn, import_id))
+
+
+def parse_import_id(value: Any) -> int:
+    """An import id from a caller (a path segment); NotFound when it is not one."""
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise NotFound(f"there is no import {str(value)[:40]!r}") from None
 
 
 def _stage(conn: sa.Connection, import_id: int, rows) -> tuple[int, int]:
