@@ -129,6 +129,7 @@ class ImportService:
     ) -> ImportState:
         """Change a draft's mapping (``{header or column number: field or None}``) or options."""
         import_id = parse_import_id(import_id)
+        self._ensure_tables()
         with begin_write(self.engine) as conn:
             row = self._own(conn, ctx, import_id, lock=True)
             self._configure(conn, ctx, row, mapping_choices, options)
@@ -160,6 +161,7 @@ class ImportService:
         then rolled back: the errors are the ones the import will report.
         """
         import_id = parse_import_id(import_id)
+        self._ensure_tables()
         if not 1 <= rows <= limits.MAX_PREVIEW_ROWS:
             raise BadRequest(f"a preview shows 1 to {limits.MAX_PREVIEW_ROWS} rows")
         with self.engine.execution_options(**WRITE).connect() as conn:
@@ -195,6 +197,7 @@ class ImportService:
         With ``background=False`` nothing is queued: call :meth:`run`.
         """
         import_id = parse_import_id(import_id)
+        self._ensure_tables()
         with begin_write(self.engine) as conn:
             row = self._own(conn, ctx, import_id, lock=True)
             plan, columns = self._configure(conn, ctx, row, mapping_choices, options)
@@ -225,6 +228,7 @@ class ImportService:
         (what a crash between chunks leaves behind); ``on_chunk`` hears of each.
         """
         import_id = parse_import_id(import_id)
+        self._ensure_tables()
         with self.engine.connect() as conn:
             row = self._own(conn, ctx, import_id)
         if row.status == "draft":
@@ -245,6 +249,7 @@ class ImportService:
     def cancel(self, ctx, import_id: int) -> ImportState:
         """Stop an import that has not finished; what its committed chunks wrote stays."""
         import_id = parse_import_id(import_id)
+        self._ensure_tables()
         with begin_write(self.engine) as conn:
             row = self._own(conn, ctx, import_id, lock=True)
             if row.status in ("done", "failed", "cancelled"):
@@ -367,6 +372,7 @@ class ImportService:
     # -- helpers -------------------------------------------------------------------------
 
     def _ensure_tables(self) -> None:
+        # Never inside an open transaction: on SQLite a second writer would wait on it.
         if not self._tables_ready:
             ensure_tables(self.engine)
             self._tables_ready = True
