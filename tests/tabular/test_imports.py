@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from trellis.flows.worker import Worker
-from trellis.runtime.errors import BadRequest, Forbidden, Invalid, NotFound
+from trellis.runtime.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
 
 LEAD_HEADERS = ["公司名称", "联系人姓名", "手机", "邮箱", "线索来源"]
 
@@ -326,3 +326,27 @@ def test_formula_cells_of_a_workbook_are_never_imported_as_formulas(imports, crm
     assert state.created == 1
     title = crm.raw("lead", 1)["title"]
     assert title is None or not title.startswith("=")  # openpyxl saves no cached value
+
+
+def test_a_draft_must_be_started_and_a_started_import_no_longer_changes(imports, crm, files):
+    ctx = crm.ctx("rep_east")
+    state = upload(imports, ctx, files.csv("a.csv", lead_rows(3)))
+    with pytest.raises(Conflict, match="is a draft; start it first"):
+        imports.run(ctx, state.id)
+    imports.start(ctx, state.id, background=False)
+    with pytest.raises(Conflict, match="only a draft can be changed"):
+        imports.configure(ctx, state.id, options={"duplicates": "skip"})
+
+
+def test_a_cancelled_import_keeps_what_it_saved_and_writes_no_more(imports, crm, files):
+    ctx = crm.ctx("rep_east")
+    state = upload(imports, ctx, files.csv("a.csv", lead_rows(500)))
+    imports.start(ctx, state.id)  # queued for the worker too
+    imports.run(ctx, state.id, until_done=False)  # one chunk written in this thread
+    cancelled = imports.cancel(ctx, state.id)
+    assert (cancelled.status, cancelled.created) == ("cancelled", 200)
+    Worker(crm.rt, name="test-worker").run_once()  # the queued job finds nothing to do
+    assert imports.get(ctx, state.id).status == "cancelled"
+    assert crm.count("lead") == 200
+    with pytest.raises(Conflict):
+        imports.cancel(ctx, state.id)
