@@ -1,6 +1,6 @@
 """Metadata: definitions as data.
 
-JSON definitions (objects, fields, validation rules, layouts, list views,
+JSON definitions (objects, fields, validation rules, layouts, list views, reports, dashboards,
 roles, approval flows, automations, pools, assignment rules, pack manifests)
 are checked against JSON Schemas and semantic checks,
 kept in layers (packs, then the admin's customizations) in the platform's

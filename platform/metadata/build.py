@@ -33,6 +33,7 @@ from trellis.metadata.flow_build import build_flows
 from trellis.metadata.formulas import FormulaCompiler
 from trellis.metadata.names import name_problem
 from trellis.metadata.problems import DefinitionError, Problem
+from trellis.metadata.report_build import build_reports
 from trellis.metadata.schemas import COMMON_FIELD_KEYS, check_schema
 from trellis.metadata.system_fields import system_fields
 
@@ -74,6 +75,9 @@ def build(
     layouts, views, roles = _others(effective, compiler)
     flows = build_flows(effective, compiler, roles, known=known, provenance=provenance)
     conversions = build_conversions(effective, compiler, provenance=provenance)
+    reports, dashboards = build_reports(
+        effective, objects, compiler.problems, known=known, provenance=provenance
+    )
     problems += compiler.problems
     if problems:
         raise DefinitionError(problems)
@@ -88,6 +92,8 @@ def build(
         pools=flows.pools,
         assignment_rules=flows.assignment_rules,
         conversions=conversions,
+        reports=reports,
+        dashboards=dashboards,
     )
 
 
@@ -98,7 +104,16 @@ def _name_problems(effective: Mapping[str, Component]):
         problem = name_problem(name, what)
         if (
             comp.kind
-            in ("layout", "list_view", "validation_rule", "role", "conversion", *FLOW_KINDS)
+            in (
+                "layout",
+                "list_view",
+                "validation_rule",
+                "role",
+                "conversion",
+                "report",
+                "dashboard",
+                *FLOW_KINDS,
+            )
             and problem
             and "system field" in problem
         ):

@@ -13,6 +13,9 @@ change to one field's label is a patch on exactly that component:
     approval_flow:quote.discount one approval flow (likewise automation:, pool:,
                                  assignment_rule: — each keyed by its object)
     conversion:lead.standard     one conversion (lead → account + contact + opportunity)
+    report:opportunity.pipeline  one report (docs/reports.md), keyed by its source object
+    dashboard:sales              one dashboard: reports arranged as charts; like roles,
+                                 dashboards belong to no object
 """
 
 from __future__ import annotations
@@ -33,10 +36,14 @@ KINDS = (
     "pool",
     "assignment_rule",
     "conversion",
+    "report",
+    "dashboard",
 )
 #: Kinds of flows (docs/flows.md): defined per object, built by ``flow_build``.
 FLOW_KINDS = ("approval_flow", "automation", "pool", "assignment_rule")
 NESTED = {"fields": "field", "validation_rules": "validation_rule"}
+#: Kinds keyed by their api_name alone (``role:sales_rep``), not by an object.
+UNOWNED_KINDS = ("role", "dashboard")
 
 
 @dataclass(frozen=True)
@@ -59,9 +66,9 @@ class Component:
 
     @property
     def object_name(self) -> str | None:
-        """The object a component belongs to (or is), None for roles."""
+        """The object a component belongs to (or is), None for roles and dashboards."""
         kind, name = self.key.split(":", 1)
-        if kind == "role":
+        if kind in UNOWNED_KINDS:
             return None
         return name.split(".", 1)[0]
 
@@ -70,7 +77,7 @@ def key_for(kind: str, definition: dict[str, Any], object_name: str | None = Non
     if kind not in KINDS:
         raise ValueError(f"unknown component kind {kind!r}; known kinds: {', '.join(KINDS)}")
     name = definition.get("api_name", "?")
-    if kind in ("object", "role"):
+    if kind == "object" or kind in UNOWNED_KINDS:
         return f"{kind}:{name}"
     owner = object_name or definition.get("object", "?")
     return f"{kind}:{owner}.{name}"

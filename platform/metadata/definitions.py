@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # flow_definitions imports Label from here
         FlowDef,
         PoolDef,
     )
+    from trellis.metadata.report_definitions import DashboardDef, ReportDef
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,3 +237,6 @@ class Definitions:
     )
     #: conversions (docs/conversions.md), keyed ``"object.api_name"`` like ``"lead.standard"``
     conversions: Mapping[str, ConversionDef] = field(default_factory=lambda: MappingProxyType({}))
+    #: reports (docs/reports.md), keyed ``"object.api_name"``; dashboards by api_name
+    reports: Mapping[str, ReportDef] = field(default_factory=lambda: MappingProxyType({}))
+    dashboards: Mapping[str, DashboardDef] = field(default_factory=lambda: MappingProxyType({}))

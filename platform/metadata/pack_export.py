@@ -27,6 +27,8 @@ FOLDER_OF = {
     "pool": "pools",
     "assignment_rule": "assignment_rules",
     "conversion": "conversions",
+    "report": "reports",
+    "dashboard": "dashboards",
 }
 NESTED_KIND = {kind: prop for prop, kind in NESTED.items()}
 

@@ -2,7 +2,8 @@
 
 A pack is data only: ``pack.json`` plus definition files in
 ``objects/``, ``layouts/``, ``list_views/``, ``roles/``, ``approval_flows/``,
-``automations/``, ``pools/``, ``assignment_rules/`` and ``conversions/`` (one
+``automations/``, ``pools/``, ``assignment_rules/``, ``conversions/``,
+``reports/`` and ``dashboards/`` (one
 JSON document per file), optional ``translations/<locale>.json``,
 ``sample_data/`` and ``tests/``. Reading never executes anything from the pack.
 
@@ -37,6 +38,8 @@ FOLDERS = {
     "pools": "pool",
     "assignment_rules": "assignment_rule",
     "conversions": "conversion",
+    "reports": "report",
+    "dashboards": "dashboard",
 }
 MAX_FILE_BYTES = 2_000_000
 LABEL_PROPERTIES = ("label", "plural_label", "help", "relationship_label")

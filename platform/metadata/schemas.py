@@ -32,6 +32,8 @@ SCHEMA_NAMES = (
     "pool",
     "assignment_rule",
     "conversion",
+    "report",
+    "dashboard",
 )
 COMMON_FIELD_KEYS = frozenset(
     json.loads(

@@ -42,7 +42,7 @@ from trellis.runtime.records import propagation
 from trellis.runtime.system_tables import create_system_tables
 
 #: Kinds ``define`` takes: each is one whole component (objects are made of fields).
-DEFINABLE = (*FLOW_KINDS, "layout", "list_view", "role", "conversion")
+DEFINABLE = (*FLOW_KINDS, "layout", "list_view", "role", "conversion", "report", "dashboard")
 
 
 @dataclass
@@ -265,7 +265,7 @@ class MetadataAPI(PackOperations):
         for name, obj in assemble_objects(effective.values()).items():
             written += _write(folder / "objects" / f"{name}.json", obj)
         for comp in effective.values():
-            if comp.kind in ("layout", "list_view", "role", "conversion", *FLOW_KINDS):
+            if comp.kind in DEFINABLE:
                 fname = comp.key.split(":", 1)[1].replace(".", "_")
                 written += _write(folder / f"{comp.kind}s" / f"{fname}.json", comp.definition)
         return written

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import jsonify, request
 
+from trellis.metadata.components import UNOWNED_KINDS
 from trellis.runtime.api import api
 from trellis.runtime.api.requests import context, json_body, require_admin, runtime
 from trellis.runtime.errors import Invalid, NotFound
@@ -25,7 +26,7 @@ def _identity(kind: str, key: str) -> dict[str, str]:
         raise NotFound(
             f"there is no kind of definition {kind[:40]!r}; kinds: {', '.join(DEFINABLE)}"
         )
-    if kind == "role":
+    if kind in UNOWNED_KINDS:
         return {"api_name": key}
     object_name, dot, name = key.partition(".")
     if not dot or not object_name or not name:
