@@ -16,6 +16,7 @@ from trellis.runtime.api import (  # noqa: E402,F401
     openapi,
     packs,
     records,
+    reports,
     requests,
     tabular,
 )
