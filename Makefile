@@ -18,7 +18,7 @@ INSTALLED := $(VENV)/.trellis-installed
 # Extra arguments for pytest (make test) or the benchmarks (make bench), e.g. ARGS='-k flows'.
 ARGS ?=
 
-.PHONY: help install run test lint bench postgresql clean
+.PHONY: help install run test lint bench postgresql browser clean
 
 help: ## list the targets
 	@echo "Targets (run, test, lint and bench first create .venv and install Trellis as needed):"
@@ -43,14 +43,30 @@ $(INSTALLED): setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -e '.[test]'
 	@touch $@
 
-install: $(INSTALLED) ## create .venv and install Trellis (editable) with its test tools
+# The pages' front-end libraries (htmx, ECharts, SortableJS) at the exact versions of
+# package-lock.json; `npm ci` reruns only when the lock file changed.
+VENDOR := node_modules/.package-lock.json
+
+$(VENDOR): package.json package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "npm not found: installing Debian's nodejs and npm"; \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm; \
+		else \
+			echo "error: npm is missing; run: sudo apt-get install nodejs npm" >&2; exit 1; \
+		fi; \
+	fi
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: $(INSTALLED) $(VENDOR) ## create .venv and install Trellis (editable) with its test tools and the pages' front-end libraries
 
 run: install ## set up the local database with the CRM and demo data, serve on 127.0.0.1:$PORT (5000)
 	$(BIN)/trellis init
 	$(BIN)/trellis demo
 	$(BIN)/trellis serve --host 127.0.0.1 --port "$${PORT:-5000}"
 
-test: install postgresql ## run the whole test suite on SQLite and PostgreSQL (ARGS='-k name' to narrow)
+test: install postgresql browser ## run the whole test suite on SQLite and PostgreSQL (ARGS='-k name' to narrow)
 	$(BIN)/pytest $(ARGS)
 
 lint: install ## ruff check . and lint-imports (the import contracts in setup.cfg)
@@ -77,6 +93,22 @@ postgresql: ## make sure PostgreSQL's server binaries are there (installs them w
 		echo "error: PostgreSQL server binaries (initdb, pg_ctl) not found; the tests need them." >&2; \
 		echo "       Run: sudo apt-get install postgresql" >&2; \
 		echo "       (or set TRELLIS_TEST_POSTGRES_URL to a server whose user may create databases)" >&2; \
+		exit 1; \
+	fi
+
+# The browser tests drive Debian's Chromium through Playwright (Playwright's own browser
+# download cannot work here); without the CJK fonts Chinese renders as empty boxes.
+browser: ## make sure Debian's chromium and fonts-noto-cjk are there (installs them when root)
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="chromium"; \
+	[ -d /usr/share/fonts/opentype/noto ] && fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's$$missing for the browser tests"; \
+		apt-get update; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else \
+		echo "error: the browser tests need Debian's$$missing; run: sudo apt-get install$$missing" >&2; \
 		exit 1; \
 	fi
 

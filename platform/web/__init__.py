@@ -1,1 +1,25 @@
-"""The generated pages business users work in (Jinja2, htmx, ECharts)."""
+"""The generated pages business users work in: sign-in, navigation, lists, record
+pages and forms, rendered from the live definitions (Jinja2 with autoescape, htmx for
+partial updates, ECharts for charts).
+
+``pages`` is the blueprint; ``init_app(app)`` adds sign-in sessions, CSRF, the page
+chrome's translations and the front-end libraries to an app. Every read and write goes
+through the records service with the signed-in user's context, exactly like the API.
+"""
+
+from flask import Blueprint
+
+pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static")
+
+from trellis.web import (  # noqa: E402,F401  (each module adds its routes to the blueprint)
+    forms,
+    home,
+    lists,
+    record_page,
+    search,
+    sessions,
+    vendor,
+)
+from trellis.web.wiring import init_app  # noqa: E402
+
+__all__ = ["init_app", "pages"]

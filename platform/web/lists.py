@@ -1,0 +1,110 @@
+"""The list page of an object: a list view's columns, the filter builder, quick search,
+sort by a column, keyset paging ("next page" carries the cursor), and the count.
+
+Everything is read through ``RecordsService.query``, so the viewer's data scope and
+field security apply in SQL exactly as in the API. A filter that does not compile shows
+its message above the list instead of failing the page.
+"""
+
+from __future__ import annotations
+
+from flask import render_template, request
+
+from trellis.runtime.errors import BadRequest
+from trellis.runtime.queries import ListRequest
+from trellis.web import pages
+from trellis.web.display import Names, cell, collect
+from trellis.web.filters import (
+    OPERATORS,
+    FilterInputError,
+    builder_expression,
+    combine,
+    filterable,
+    search_expression,
+)
+from trellis.web.metadata_view import (
+    access,
+    default_columns,
+    list_views,
+    object_runtime,
+    shown_fields,
+)
+from trellis.web.sessions import page_context, runtime
+
+PAGE_SIZE = 50
+BUILDER_ROWS = 3
+
+
+def _builder_rows() -> list[tuple[str, str, str]]:
+    args = request.args
+    return [
+        (args.get(f"f{i}", ""), args.get(f"op{i}", "eq"), args.get(f"v{i}", ""))
+        for i in range(BUILDER_ROWS)
+    ]
+
+
+def list_data(object_name: str) -> dict:
+    """Everything the list template shows, for the request's arguments."""
+    ctx = page_context()
+    rt = object_runtime(object_name)
+    obj = rt.definition
+    rights = access(object_name)
+    views = list_views(object_name)
+    view = next((v for v in views if v.api_name == request.args.get("view")), None)
+    if view is None and views and "view" not in request.args:
+        view = views[0]
+    columns = shown_fields(obj, view.columns if view else default_columns(obj), rights.hidden)
+    rows, error = _builder_rows(), None
+    expression = request.args.get("filter", "").strip()
+    page = {"records": [], "next_cursor": None, "total": 0}
+    try:
+        source = combine(
+            getattr(view.filter, "source", None) if view else None,
+            builder_expression(obj, rows),
+            search_expression(obj, request.args.get("q", ""), rights.hidden),
+            expression or None,
+        )
+        page = runtime().records.query(
+            ctx,
+            object_name,
+            ListRequest(
+                filter=source,
+                sort=request.args.get("sort") or (view.sort if view else None) or "-updated_at",
+                fields=tuple({f.api_name for f in columns} | {"id"}),
+                limit=PAGE_SIZE,
+                cursor=request.args.get("cursor") or None,
+                total=True,
+            ),
+        )
+    except FilterInputError as exc:
+        error = str(exc)
+    except BadRequest as exc:
+        error = exc.message
+    names = Names(runtime(), ctx)
+    collect(names, columns, page["records"])
+    table = [
+        {"id": r["id"], "cells": [cell(f, r.get(f.api_name), names, ctx.locale) for f in columns]}
+        for r in page["records"]
+    ]
+    return {
+        "object": obj,
+        "rights": rights,
+        "views": views,
+        "view": view,
+        "columns": columns,
+        "rows": table,
+        "total": page.get("total", 0),
+        "next_cursor": page.get("next_cursor"),
+        "error": error,
+        "builder": rows,
+        "operators": list(OPERATORS),
+        "filterable": filterable(obj, rights.hidden),
+        "sort": request.args.get("sort") or (view.sort if view else "") or "-updated_at",
+    }
+
+
+@pages.get("/o/<object_name>")
+def list_page(object_name: str):
+    data = list_data(object_name)
+    template = "_list_table.html" if request.headers.get("HX-Request") else "list.html"
+    return render_template(template, **data)
