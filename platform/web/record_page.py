@@ -22,6 +22,7 @@ from trellis.web.metadata_view import (
     object_runtime,
     shown_fields,
 )
+from trellis.web.panels import render_panels
 from trellis.web.sessions import page_context, runtime
 
 RELATED_ROWS = 5
@@ -168,4 +169,5 @@ def record_page(object_name: str, record_id: int):
         related=related,
         history=history,
         rights=rights,
+        panels=render_panels(obj, record),
     )
