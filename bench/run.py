@@ -37,6 +37,7 @@ FULL = {
     "approvals": 1_000,
     "timers": 10_000,
     "pack_leads": 100_000,
+    "page_requests": 500,
 }
 QUICK = {
     "creates": 1_000,
@@ -48,8 +49,19 @@ QUICK = {
     "approvals": 100,
     "timers": 1_000,
     "pack_leads": 10_000,
+    "page_requests": 100,
 }
-BENCHES = ("create", "bulk", "list", "formula", "add_field", "approvals", "timers", "packs")
+BENCHES = (
+    "create",
+    "bulk",
+    "list",
+    "formula",
+    "add_field",
+    "approvals",
+    "timers",
+    "packs",
+    "pages",
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -81,6 +93,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--approvals", type=int, help="approval instances (two nodes each)")
     p.add_argument("--timers", type=int, help="due lead-recycle timers to drain")
     p.add_argument("--pack-leads", type=int, help="leads present while crm_standard upgrades")
+    p.add_argument("--page-requests", type=int, help="record page requests per side")
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument(
         "--profile",
@@ -293,6 +306,19 @@ def run_database(db: bench_env.Database, args, results: list[Result], info: dict
             report(results, bench_packs.bench_packs(db, sizes["pack_leads"]))
         except Exception as exc:  # noqa: BLE001
             report(results, failed("packs", kind, exc))
+
+    if "pages" in args.benches:
+        print(
+            f"-- 9. pages: record page with 3 related lists, {sizes['page_requests']} requests "
+            "per side",
+            flush=True,
+        )
+        try:
+            import bench_pages
+
+            report(results, bench_pages.bench_pages(env, sizes["page_requests"]))
+        except Exception as exc:  # noqa: BLE001
+            report(results, failed("pages", kind, exc))
 
     env.runtime.dispose()
 

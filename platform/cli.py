@@ -158,7 +158,7 @@ def _logins(folder: Path) -> list[str]:
     help="Do not run due jobs in this process (run `trellis worker` separately).",
 )
 def serve(host, port, no_worker):
-    """Serve the REST API (and, later, the pages) with a threaded server.
+    """Serve the pages and the REST API with a threaded server.
 
     A worker thread runs due jobs (automations, reminders, deliveries) in the
     same process unless --no-worker is given.

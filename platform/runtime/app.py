@@ -31,7 +31,12 @@ CSP = (
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     # `trellis` is a namespace package (platform/ has no __init__.py), so Flask is
     # named after this module and told where the instance folder is.
-    app = Flask(__name__, instance_path=str(Path(instance_path("instance")).resolve()))
+    # static_folder=None: the pages blueprint serves /static/ (the app itself has none).
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path("instance")).resolve()),
+        static_folder=None,
+    )
     app.config.update(load_config(app.instance_path))
     app.config.update(config or {})
     app.config.setdefault("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)

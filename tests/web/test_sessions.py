@@ -94,3 +94,18 @@ def test_api_paths_still_answer_json_errors(pages):
     response = pages.client.get("/api/v1/no-such-thing")
     assert response.status_code == 404 and response.is_json
     assert pages.get("/no-such-page").status_code in (302, 404)
+
+
+def test_the_stylesheet_script_and_front_end_libraries_are_served(pages):
+    for url, kind in (
+        ("/static/trellis.css", "text/css"),
+        ("/static/trellis.js", "text/javascript"),
+        ("/vendor/htmx.min.js", "text/javascript"),
+        ("/vendor/echarts.min.js", "text/javascript"),
+        ("/vendor/Sortable.min.js", "text/javascript"),
+    ):
+        response = pages.client.get(url)
+        assert response.status_code == 200, url
+        assert response.mimetype == kind, (url, response.mimetype)
+        response.close()
+    assert pages.client.get("/vendor/package.json").status_code == 404
