@@ -12,8 +12,10 @@ from flask import Blueprint
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static")
 
 from trellis.web import (  # noqa: E402,F401  (each module adds its routes to the blueprint)
+    exports_page,
     forms,
     home,
+    imports_page,
     lists,
     record_page,
     search,

@@ -8,9 +8,14 @@ its message above the list instead of failing the page.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from flask import render_template, request
 
+from trellis.metadata import FieldDef, ObjectDef
 from trellis.runtime.errors import BadRequest
+from trellis.runtime.permissions import Access
 from trellis.runtime.queries import ListRequest
 from trellis.web import pages
 from trellis.web.display import Names, cell, collect
@@ -43,33 +48,57 @@ def _builder_rows() -> list[tuple[str, str, str]]:
     ]
 
 
-def list_data(object_name: str) -> dict:
-    """Everything the list template shows, for the request's arguments."""
-    ctx = page_context()
-    rt = object_runtime(object_name)
-    obj = rt.definition
+@dataclass(frozen=True)
+class ListSelection:
+    """What the request's arguments choose on a list: the view, its columns, the builder
+    rows and the sort. The list page and its exports read the same selection."""
+
+    object: ObjectDef
+    rights: Access
+    views: list
+    view: Any
+    columns: list[FieldDef]
+    builder: list[tuple[str, str, str]]
+    sort: str
+
+    def filter_source(self) -> str | None:
+        """The view's filter, the builder, quick search and the typed expression as one
+        expression; raises FilterInputError for a builder row filled in wrongly."""
+        return combine(
+            getattr(self.view.filter, "source", None) if self.view else None,
+            builder_expression(self.object, self.builder),
+            search_expression(self.object, request.args.get("q", ""), self.rights.hidden),
+            request.args.get("filter", "").strip() or None,
+        )
+
+
+def list_selection(object_name: str) -> ListSelection:
+    """The selection of this request's arguments (404 if the object is not readable)."""
+    obj = object_runtime(object_name).definition
     rights = access(object_name)
     views = list_views(object_name)
     view = next((v for v in views if v.api_name == request.args.get("view")), None)
     if view is None and views and "view" not in request.args:
         view = views[0]
     columns = shown_fields(obj, view.columns if view else default_columns(obj), rights.hidden)
-    rows, error = _builder_rows(), None
-    expression = request.args.get("filter", "").strip()
+    sort = request.args.get("sort") or (view.sort if view else None) or "-updated_at"
+    return ListSelection(obj, rights, views, view, columns, _builder_rows(), sort)
+
+
+def list_data(object_name: str) -> dict:
+    """Everything the list template shows, for the request's arguments."""
+    ctx = page_context()
+    chosen = list_selection(object_name)
+    obj, rights, view, columns = chosen.object, chosen.rights, chosen.view, chosen.columns
+    error = None
     page = {"records": [], "next_cursor": None, "total": 0}
     try:
-        source = combine(
-            getattr(view.filter, "source", None) if view else None,
-            builder_expression(obj, rows),
-            search_expression(obj, request.args.get("q", ""), rights.hidden),
-            expression or None,
-        )
         page = runtime().records.query(
             ctx,
             object_name,
             ListRequest(
-                filter=source,
-                sort=request.args.get("sort") or (view.sort if view else None) or "-updated_at",
+                filter=chosen.filter_source(),
+                sort=chosen.sort,
                 fields=tuple({f.api_name for f in columns} | {"id"}),
                 limit=PAGE_SIZE,
                 cursor=request.args.get("cursor") or None,
@@ -89,17 +118,17 @@ def list_data(object_name: str) -> dict:
     return {
         "object": obj,
         "rights": rights,
-        "views": views,
+        "views": chosen.views,
         "view": view,
         "columns": columns,
         "rows": table,
         "total": page.get("total", 0),
         "next_cursor": page.get("next_cursor"),
         "error": error,
-        "builder": rows,
+        "builder": chosen.builder,
         "operators": list(OPERATORS),
         "filterable": filterable(obj, rights.hidden),
-        "sort": request.args.get("sort") or (view.sort if view else "") or "-updated_at",
+        "sort": chosen.sort,
     }
 
 
