@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 from html import unescape
@@ -96,3 +97,16 @@ def test_export_links_are_on_every_readable_list(signed_in):
     page = text(signed_in.get("/o/product"))
     assert 'data-testid="list-export-csv"' in page and 'data-testid="list-export-xlsx"' in page
     assert signed_in.get("/o/product/export.xlsx").status_code == 200
+
+
+def test_a_list_views_filter_and_columns_apply_to_its_export(signed_in, crm):
+    received = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
+    for name, hours in (("迟回复公司", 48), ("快回复公司", 1)):
+        lead = crm.lead("rep_east", company_name=name, received_at=received.isoformat())
+        answered = crm.ctx("rep_east", now=received + dt.timedelta(hours=hours))
+        crm.records.update(answered, "lead", lead["id"], {"status": "working"})
+    page = text(signed_in.get("/o/lead?view=slow_response"))
+    response = signed_in.get(export_link(page, "csv"))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
+    assert rows[0][:2] == ["公司名称", "线索来源"] and len(rows[0]) == 6
+    assert [r[0] for r in rows[1:]] == ["迟回复公司"]
