@@ -12,14 +12,24 @@ from flask import Blueprint
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static")
 
 from trellis.web import (  # noqa: E402,F401  (each module adds its routes to the blueprint)
+    approval_panel,
+    approvals_page,
+    automation_buttons,
+    conversion_page,
+    dashboards_page,
     exports_page,
     forms,
     home,
     imports_page,
+    kanban,
     lists,
+    notifications_page,
     record_page,
+    reports_page,
+    saved_views,
     search,
     sessions,
+    timeline,
     vendor,
 )
 from trellis.web.wiring import init_app  # noqa: E402

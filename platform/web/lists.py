@@ -34,6 +34,7 @@ from trellis.web.metadata_view import (
     object_runtime,
     shown_fields,
 )
+from trellis.web.saved_view_store import open_chosen_view, personal_views
 from trellis.web.sessions import page_context, runtime
 
 PAGE_SIZE = 50
@@ -129,11 +130,15 @@ def list_data(object_name: str) -> dict:
         "operators": list(OPERATORS),
         "filterable": filterable(obj, rights.hidden),
         "sort": chosen.sort,
+        "my_views": personal_views(object_name),
     }
 
 
 @pages.get("/o/<object_name>")
 def list_page(object_name: str):
+    chosen_view = open_chosen_view(object_name)  # a personal view picked: go to its arguments
+    if chosen_view is not None:
+        return chosen_view
     data = list_data(object_name)
     template = "_list_table.html" if request.headers.get("HX-Request") else "list.html"
     return render_template(template, **data)
