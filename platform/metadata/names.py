@@ -11,6 +11,8 @@ from __future__ import annotations
 import keyword
 import re
 
+from pypinyin import lazy_pinyin
+
 API_NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 #: Columns every record table has; fields may not reuse these names.
@@ -98,6 +100,26 @@ def name_problem(name: str, what: str = "name") -> str | None:
     if "__" in name or name.endswith("_"):
         return f"{what} {name!r} may not contain double underscores or end with one"
     return None
+
+
+def name_from_label(label: str, taken: set[str] | frozenset[str], prefix: str = "") -> str:
+    """A free api_name for a component an end user named in words, often Chinese.
+
+    Chinese becomes pinyin (全员展会线索 -> quan_yuan_zhan_hui_xian_suo), anything else
+    that is not a letter or digit becomes ``_``; ``prefix`` starts the name (``view_``).
+    The name is numbered (``_2``, ``_3``...) until it is not in ``taken`` and passes
+    ``name_problem``, so a label made only of symbols still gets a name.
+    """
+    words = "_".join(lazy_pinyin(label.strip().lower()))
+    words = re.sub(r"[^a-z0-9]+", "_", words.lower()).strip("_")
+    base = f"{prefix}{words}".strip("_")[:36].rstrip("_") or "item"
+    if not base[0].isalpha():
+        base = f"n_{base}"[:36]
+    candidate, n = base, 1
+    while candidate in taken or name_problem(candidate):
+        n += 1
+        candidate = f"{base}_{n}"
+    return candidate
 
 
 def table_name(object_name: str) -> str:

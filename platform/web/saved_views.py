@@ -13,11 +13,10 @@ exactly as the list page reads it.
 
 from __future__ import annotations
 
-import re
-
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 
+from trellis.metadata.names import name_from_label
 from trellis.runtime.errors import Forbidden, Invalid, NotFound
 from trellis.runtime.permissions import is_admin
 from trellis.web import pages
@@ -32,8 +31,6 @@ from trellis.web.saved_view_store import (
     view_url,
 )
 from trellis.web.sessions import page_context, runtime
-
-API_NAME_LENGTH = 40
 
 
 def may_share_views() -> bool:
@@ -92,15 +89,9 @@ def _save_shared(object_name: str, name: str, chosen):
 
 
 def _free_api_name(object_name: str, name: str) -> str:
-    """``view_<words of the name>`` (ASCII), numbered when the object has it already."""
-    words = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
-    base = f"view_{words}"[: API_NAME_LENGTH - 4].rstrip("_") if words else "view"
+    """``view_<the name in pinyin or ASCII>``, numbered when the object has it already."""
     taken = {v.api_name for v in definitions().list_views.values() if v.object_name == object_name}
-    candidate, n = base, 1
-    while candidate in taken:
-        n += 1
-        candidate = f"{base}_{n}"
-    return candidate
+    return name_from_label(name, taken, prefix="view_")
 
 
 @pages.post("/o/<object_name>/views/<int:view_id>/delete")

@@ -62,4 +62,7 @@ def _not_found(exc):
 def _refused(exc: TrellisError):
     if isinstance(exc, NotFound):
         return render_template("error.html", status=404, message=None), 404
-    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+    # The details say which part is wrong (e.g. a definition's field), not just how many.
+    problems = [d["message"] for d in exc.details if d.get("message")]
+    page = render_template("error.html", status=exc.status, message=exc.message, problems=problems)
+    return page, exc.status
