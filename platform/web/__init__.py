@@ -15,6 +15,7 @@ from trellis.web import (  # noqa: E402,F401  (each module adds its routes to th
     approval_panel,
     approvals_page,
     automation_buttons,
+    bulk,
     conversion_page,
     dashboards_page,
     exports_page,
