@@ -25,6 +25,7 @@ from trellis.web import (  # noqa: E402,F401  (each module adds its routes to th
     kanban,
     lists,
     notifications_page,
+    pools_page,
     record_page,
     reports_page,
     saved_views,
