@@ -99,8 +99,9 @@ def pool_view(object_name: str, pool: str) -> dict:
         }
         for e in page["entries"]
     ]
+    # Not "object": the frame would mark the object's tab as the current page, not Pools.
     return {
-        "object": obj,
+        "pool_object": obj,
         "pool": definitions().pools[f"{object_name}.{pool}"],
         "limits": _pool_limits(object_name, pool),
         "columns": columns,

@@ -63,6 +63,7 @@ def test_a_rep_claims_a_lead_and_it_leaves_the_pool(rep, north, crm):
     lead, other = _pooled(crm, "可领取公司"), _pooled(crm, "另一家公司")
     page = text(north.get(EAST))
     assert _entry_ids(page) == [other["id"], lead["id"]]  # newest entry first
+    assert re.search(r'data-testid="nav-pools"\s+aria-current="page"', page)
     row = re.search(rf'<tr data-record="{lead["id"]}">(.*?)</tr>', page, re.S).group(1)
     assert "可领取公司" in row and "华东销售代表" in row  # who had it before
     assert "移入公海" in row  # the reason
