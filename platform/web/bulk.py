@@ -22,8 +22,9 @@ from trellis.runtime.errors import BadRequest, Forbidden, TrellisError
 from trellis.runtime.system_tables import user_table
 from trellis.web import pages
 from trellis.web.display import Names
+from trellis.web.i18n import label
 from trellis.web.metadata_view import access, compiled, object_runtime
-from trellis.web.refusals import refusal_message
+from trellis.web.refusals import pool_refusal, refusal_message
 from trellis.web.sessions import page_context, runtime
 
 #: Records one bulk action takes at most (a list page shows 50).
@@ -108,34 +109,49 @@ def _names(object_name: str, ids: list[int]) -> dict[int, str]:
     return {i: names.get(object_name, i) or f"#{i}" for i in ids}
 
 
-def each(ids: list[int], names: dict[int, str], act: Callable[[int], object]) -> Outcome:
-    """Run ``act`` on every record; a refusal is noted and the next record goes on."""
+Explain = Callable[[TrellisError], str]
+
+
+def each(
+    ids: list[int],
+    names: dict[int, str],
+    act: Callable[[int], object],
+    explain: Explain = refusal_message,
+) -> Outcome:
+    """Run ``act`` on every record; a refusal is noted (``explain`` says why) and the next
+    record goes on."""
     outcome = Outcome()
     for record_id in ids:
         entry = {"id": record_id, "name": names[record_id]}
         try:
             act(record_id)
         except TrellisError as exc:
-            outcome.failed.append({**entry, "reason": refusal_message(exc)})
+            outcome.failed.append({**entry, "reason": explain(exc)})
         else:
             outcome.done.append(entry)
     return outcome
 
 
-def _action(object_name: str, kind: str) -> Callable[[int], object]:
+def _action(object_name: str, kind: str) -> tuple[Callable[[int], object], Explain]:
+    """What the action does to one record, and how its refusals are put to the user."""
     ctx = page_context()
     rt = runtime()
     if kind == "transfer":
         owner = request.form.get("owner", "")
         if not owner.isdigit():
             raise BadRequest(_("Choose the new owner."))
-        return lambda i: rt.records.transfer(ctx, object_name, i, int(owner))
+        return (lambda i: rt.records.transfer(ctx, object_name, i, int(owner))), refusal_message
     if kind == "pool":
         pool = request.form.get("pool") or None
-        if pool is not None and pool not in {p.api_name for p in object_pools(object_name)}:
+        offered = {p.api_name: p for p in object_pools(object_name)}
+        if pool is not None and pool not in offered:
             raise BadRequest(_("Choose one of the pools offered."))
-        return lambda i: rt.flows.pools.move(ctx, object_name, i, pool=pool, reason="moved")
-    return lambda i: rt.records.delete(ctx, object_name, i)
+        shown = label(offered[pool].label) if pool else None
+        return (
+            lambda i: rt.flows.pools.move(ctx, object_name, i, pool=pool, reason="moved"),
+            lambda exc: pool_refusal(exc, shown),
+        )
+    return (lambda i: rt.records.delete(ctx, object_name, i)), refusal_message
 
 
 @pages.post("/o/<object_name>/bulk")
@@ -157,5 +173,5 @@ def bulk_action(object_name: str):
     names = _names(object_name, ids)
     if kind == "delete" and request.form.get("confirmed") != "1":
         return render_template("_bulk_page.html", **page, confirm=True, names=names)
-    outcome = each(ids, names, _action(object_name, kind))
+    outcome = each(ids, names, *_action(object_name, kind))
     return render_template("_bulk_page.html", **page, outcome=outcome)

@@ -31,7 +31,7 @@ from trellis.web.metadata_view import (
     shown_fields,
 )
 from trellis.web.panels import record_panel
-from trellis.web.refusals import refusal_message
+from trellis.web.refusals import pool_refusal, refusal_message
 from trellis.web.sessions import page_context, runtime
 
 #: Entries on one page of a pool ("more" carries the cursor to the next).
@@ -186,7 +186,8 @@ def release_to_pool(object_name: str, record_id: int):
     try:
         pool = runtime().flows.pools.release(page_context(), object_name, record_id, pool=chosen)
     except (Invalid, Conflict) as exc:
-        flash(_("Not released: %(why)s", why=refusal_message(exc)))
+        why = pool_refusal(exc, label(offered[chosen].label) if chosen else None)
+        flash(_("Not released: %(why)s", why=why))
         return redirect(back, code=303)
     flash(_("Released to %(pool)s.", pool=label(offered[pool].label)))
     if any(p["key"] == f"{object_name}.{pool}" for p in my_pools()):

@@ -135,7 +135,8 @@ def test_a_pool_that_does_not_take_the_record_is_refused_on_the_record_page(rep,
     url = f"/o/lead/{lead['id']}"
     refused = rep.post(f"{url}/release", {"pool": "north_leads"})
     assert refused.status_code == 303 and refused.headers["Location"] == url
-    assert "未退回" in text(rep.get(url))
+    said = "未退回：华北线索公海 不接收此记录（其条件不满足）：请选择其他公海。"
+    assert said in text(rep.get(url))
     assert crm.raw("lead", lead["id"])["owner"] == crm.user_id("rep_east")
 
 
