@@ -1,1 +1,35 @@
-"""The admin web app (designers, pack manager, users and roles). Arrives with issue 6."""
+"""The admin web app: the pack manager now, the designers, users and roles later (issue 6).
+
+``admin`` is the blueprint at ``/admin``; ``init_app(app)`` registers it after the pages
+(``trellis.web.init_app``), whose sign-in session, CSRF protection, translations and page
+frame it shares. Only administrators reach it (``access``): anyone else gets 404, so the
+admin area is not revealed. Every change goes through the one ``MetadataAPI``, exactly like
+the CLI (``trellis pack …``) and the REST API (``/api/v1/packs``).
+"""
+
+from flask import Blueprint, Flask
+
+admin = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+from trellis.admin_ui import (  # noqa: E402,F401  (each module adds its routes to the blueprint)
+    access,
+    pack_conflicts,
+    pack_uninstall,
+    pack_upgrade,
+    packs_page,
+)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(admin)
+    app.jinja_env.filters["admin_value"] = packs_page.shown_value
+
+
+__all__ = ["admin", "init_app"]

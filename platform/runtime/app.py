@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 import trellis.flows.api  # noqa: F401  (adds the flow engine's routes to the blueprint)
+from trellis import admin_ui
 from trellis.config import flow_settings, instance_path, load_config
 from trellis.runtime.api import api
 from trellis.runtime.platform_runtime import Runtime
@@ -46,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["trellis"].flows.config = flow_settings(app.config)  # SMTP, WeCom, webhooks
     app.register_blueprint(api)
     init_app(app)  # the generated pages: sign-in, lists, records, forms
+    admin_ui.init_app(app)  # /admin for administrators, on the pages' sessions
 
     @app.after_request
     def security_headers(response):

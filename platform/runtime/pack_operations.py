@@ -202,11 +202,20 @@ class PackOperations:
         """Installed packs in install order, with their manifests."""
         with self.engine.connect() as conn:
             layers = store.load(conn)
+            t = store.pack_table
+            when = {
+                r.name: r
+                for r in conn.execute(sa.select(t.c.name, t.c.installed_at, t.c.installed_by))
+            }
         return [
             {
                 "name": p.name,
                 "version": p.version,
                 "label": p.manifest.get("label"),
+                "publisher": p.manifest.get("publisher"),
+                # Stored in UTC without a zone (as every metadata time).
+                "installed_at": when[p.name].installed_at.isoformat(timespec="seconds"),
+                "installed_by": when[p.name].installed_by,
                 "dependencies": p.manifest.get("dependencies", {}),
                 "components": len(p.components),
                 "open_conflicts": sum(c.pack == p.name for c in layers.conflicts.values()),
