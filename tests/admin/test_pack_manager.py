@@ -24,9 +24,23 @@ def _upload(path) -> dict:
     return {"archive": (io.BytesIO(path.read_bytes()), path.name)}
 
 
-def _held_token(dry_run) -> str:
-    """The confirm form's token for the archive the dry run held."""
-    return re.search(r'name="token" value="([0-9a-f]+)"', dry_run.get_data(as_text=True)).group(1)
+def _confirm_fields(dry_run) -> dict:
+    """The confirm form's hidden fields: the held archive's token, the version seen."""
+    html = dry_run.get_data(as_text=True)
+    return {
+        name: re.search(rf'name="{name}" value="([^"]*)"', html).group(1)
+        for name in ("token", "seen_version")
+    }
+
+
+def _crm_upgrade_archive(crm_copy, zip_folder, tmp_path, company_zh: str):
+    """crm_standard 1.0.1 whose lead.company_name has the Chinese label ``company_zh``."""
+    new = crm_copy("1.0.1")
+    lead = json.loads((new / "objects" / "lead.json").read_text("utf-8"))
+    field = next(f for f in lead["fields"] if f["api_name"] == "company_name")
+    field["label"]["zh-CN"] = company_zh
+    (new / "objects" / "lead.json").write_text(json.dumps(lead, ensure_ascii=False), "utf-8")
+    return zip_folder(new, tmp_path / "crm_standard-1.0.1.zip")
 
 
 def _pack_names(pages) -> list[str]:
@@ -100,14 +114,9 @@ def test_a_pack_that_fails_validation_lists_each_problem_with_its_place(
 
 def test_upgrade_dry_run_confirm_then_settle_the_conflict(admin, crm_copy, zip_folder, tmp_path):
     rt = admin.runtime
+    installed_label = rt.metadata.definition("field", "lead.company_name")["label"]["zh-CN"]
     rt.metadata.patch("admin", COMPANY, {"label": {"zh-CN": "客户公司", "en": "Company"}})
-    new = crm_copy("1.0.1")
-    lead = json.loads((new / "objects" / "lead.json").read_text("utf-8"))
-    field = next(f for f in lead["fields"] if f["api_name"] == "company_name")
-    installed_label = field["label"]["zh-CN"]
-    field["label"]["zh-CN"] = "公司全称"
-    (new / "objects" / "lead.json").write_text(json.dumps(lead, ensure_ascii=False), "utf-8")
-    archive = zip_folder(new, tmp_path / "crm_standard-1.0.1.zip")
+    archive = _crm_upgrade_archive(crm_copy, zip_folder, tmp_path, "公司全称")
 
     admin.get("/admin/packs")
     dry = admin.post(
@@ -120,8 +129,7 @@ def test_upgrade_dry_run_confirm_then_settle_the_conflict(admin, crm_copy, zip_f
     assert "公司全称" in report and "客户公司" in report and installed_label in report
     assert rt.metadata.installed_packs()["crm_standard"] == "1.0.0"  # a dry run changes nothing
 
-    confirm = {"token": _held_token(dry)}
-    confirmed = admin.post("/admin/packs/crm_standard/upgrade/confirm", confirm)
+    confirmed = admin.post("/admin/packs/crm_standard/upgrade/confirm", _confirm_fields(dry))
     assert confirmed.status_code == 302
     assert confirmed.headers["Location"] == "/admin/packs/conflicts"
     assert rt.metadata.installed_packs()["crm_standard"] == "1.0.1"
@@ -140,6 +148,27 @@ def test_upgrade_dry_run_confirm_then_settle_the_conflict(admin, crm_copy, zip_f
     assert 'data-testid="no-conflicts"' in admin.get("/admin/packs/conflicts").get_data(
         as_text=True
     )
+
+
+def test_a_change_after_the_dry_run_shows_the_dry_run_again_before_upgrading(
+    admin, crm_copy, zip_folder, tmp_path
+):
+    archive = _crm_upgrade_archive(crm_copy, zip_folder, tmp_path, "公司全称")
+    admin.get("/admin/packs")
+    dry = admin.post(
+        "/admin/packs/crm_standard/upgrade", _upload(archive), content_type="multipart/form-data"
+    )
+    assert "label/zh-CN" not in _text(dry)  # no conflict yet
+    # Someone else changes the same label meanwhile: now the upgrade would conflict.
+    admin.runtime.metadata.patch("admin", COMPANY, {"label": {"zh-CN": "客户公司", "en": "Co."}})
+    again = admin.post("/admin/packs/crm_standard/upgrade/confirm", _confirm_fields(dry))
+    assert again.status_code == 409
+    html = _text(again)
+    assert 'data-testid="changed-meanwhile"' in html and "label/zh-CN" in html
+    assert admin.runtime.metadata.installed_packs()["crm_standard"] == "1.0.0"
+    done = admin.post("/admin/packs/crm_standard/upgrade/confirm", _confirm_fields(again))
+    assert done.status_code == 302
+    assert admin.runtime.metadata.installed_packs()["crm_standard"] == "1.0.1"
 
 
 def test_the_confirm_step_needs_the_archive_this_session_uploaded(admin):
