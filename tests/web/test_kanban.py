@@ -78,7 +78,7 @@ def test_leads_default_to_their_status_and_a_non_picklist_is_refused(signed_in, 
     assert 'data-field="status"' in html and "看板线索公司" in _column(html, "new")
     refused = signed_in.get("/o/lead/kanban?field=company_name")
     assert refused.status_code == 400
-    assert "company_name is not a picklist" in refused.get_data(as_text=True)
+    assert "company_name 不是此对象的选项列表字段" in refused.get_data(as_text=True)
 
 
 def test_the_list_page_links_to_the_board(signed_in):
