@@ -15,6 +15,7 @@ from typing import Any
 import networkx as nx
 
 from trellis.metadata import references
+from trellis.metadata.app_build import build_apps
 from trellis.metadata.components import FLOW_KINDS, Component, assemble_objects
 from trellis.metadata.conversion_build import build_conversions
 from trellis.metadata.definitions import (
@@ -78,6 +79,7 @@ def build(
     reports, dashboards = build_reports(
         effective, objects, compiler.problems, known=known, provenance=provenance
     )
+    apps = build_apps(effective, objects, roles, problems)
     problems += compiler.problems
     if problems:
         raise DefinitionError(problems)
@@ -94,6 +96,7 @@ def build(
         conversions=conversions,
         reports=reports,
         dashboards=dashboards,
+        apps=apps,
     )
 
 
@@ -112,6 +115,7 @@ def _name_problems(effective: Mapping[str, Component]):
                 "conversion",
                 "report",
                 "dashboard",
+                "app",
                 *FLOW_KINDS,
             )
             and problem

@@ -16,6 +16,7 @@ change to one field's label is a patch on exactly that component:
     report:opportunity.pipeline  one report (docs/reports.md), keyed by its source object
     dashboard:sales              one dashboard: reports arranged as charts; like roles,
                                  dashboards belong to no object
+    app:sales                    one app: the header's tabs in order (belongs to no object)
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ KINDS = (
     "conversion",
     "report",
     "dashboard",
+    "app",
 )
 #: Kinds of flows (docs/flows.md): defined per object, built by ``flow_build``.
 FLOW_KINDS = ("approval_flow", "automation", "pool", "assignment_rule")
 NESTED = {"fields": "field", "validation_rules": "validation_rule"}
 #: Kinds keyed by their api_name alone (``role:sales_rep``), not by an object.
-UNOWNED_KINDS = ("role", "dashboard")
+UNOWNED_KINDS = ("role", "dashboard", "app")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Component:
 
     @property
     def object_name(self) -> str | None:
-        """The object a component belongs to (or is), None for roles and dashboards."""
+        """The object a component belongs to (or is), None for roles, dashboards and apps."""
         kind, name = self.key.split(":", 1)
         if kind in UNOWNED_KINDS:
             return None

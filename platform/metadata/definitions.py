@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from trellis.fieldtypes import FieldType, get_field_type
 
 if TYPE_CHECKING:  # flow_definitions imports Label from here
+    from trellis.metadata.app_build import AppDef
     from trellis.metadata.flow_definitions import (
         AssignmentRuleDef,
         AutomationDef,
@@ -240,3 +241,5 @@ class Definitions:
     #: reports (docs/reports.md), keyed ``"object.api_name"``; dashboards by api_name
     reports: Mapping[str, ReportDef] = field(default_factory=lambda: MappingProxyType({}))
     dashboards: Mapping[str, DashboardDef] = field(default_factory=lambda: MappingProxyType({}))
+    #: apps (the header's navigation, trellis.metadata.app_build), in display order
+    apps: Mapping[str, AppDef] = field(default_factory=lambda: MappingProxyType({}))

@@ -29,6 +29,7 @@ FOLDER_OF = {
     "conversion": "conversions",
     "report": "reports",
     "dashboard": "dashboards",
+    "app": "apps",
 }
 NESTED_KIND = {kind: prop for prop, kind in NESTED.items()}
 

@@ -40,6 +40,7 @@ FOLDERS = {
     "conversions": "conversion",
     "reports": "report",
     "dashboards": "dashboard",
+    "apps": "app",
 }
 MAX_FILE_BYTES = 2_000_000
 LABEL_PROPERTIES = ("label", "plural_label", "help", "relationship_label")

@@ -34,6 +34,7 @@ SCHEMA_NAMES = (
     "conversion",
     "report",
     "dashboard",
+    "app",
 )
 COMMON_FIELD_KEYS = frozenset(
     json.loads(

@@ -42,7 +42,7 @@ from trellis.runtime.records import propagation
 from trellis.runtime.system_tables import create_system_tables
 
 #: Kinds ``define`` takes: each is one whole component (objects are made of fields).
-DEFINABLE = (*FLOW_KINDS, "layout", "list_view", "role", "conversion", "report", "dashboard")
+DEFINABLE = (*FLOW_KINDS, "layout", "list_view", "role", "conversion", "report", "dashboard", "app")
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, render_template
 
 from trellis.web import pages
-from trellis.web.metadata_view import navigation
+from trellis.web.navigation import chrome
 from trellis.web.sessions import page_context, runtime
 
 
@@ -25,8 +25,8 @@ def counters() -> dict[str, int]:
 def _chrome():
     """What every page's frame shows: tabs and counters (nothing before sign-in)."""
     if g.get("ctx") is None:
-        return {"nav": [], "counters": {}, "user": None}
-    return {"nav": navigation(), "counters": counters(), "user": page_context().principal}
+        return {"nav": [], "tabs": [], "apps": [], "counters": {}, "user": None}
+    return {**chrome(), "counters": counters(), "user": page_context().principal}
 
 
 @pages.get("/")

@@ -73,7 +73,7 @@ def layout_for(object_name: str, record_type: str | None):
     return best
 
 
-def navigation() -> list[ObjectDef]:
+def readable_objects() -> list[ObjectDef]:
     """The objects the viewer may read, in the order packs list them."""
     out = []
     for name, rt in compiled().objects.items():

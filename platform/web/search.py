@@ -15,7 +15,7 @@ from trellis.runtime.errors import BadRequest, TrellisError
 from trellis.runtime.queries import ListRequest
 from trellis.web import pages
 from trellis.web.filters import search_expression
-from trellis.web.metadata_view import access, navigation, object_runtime
+from trellis.web.metadata_view import access, object_runtime, readable_objects
 from trellis.web.sessions import page_context, runtime
 
 PER_OBJECT = 5
@@ -48,7 +48,7 @@ def search_page():
     text = request.args.get("q", "").strip()
     groups = []
     if text:
-        for obj in navigation():
+        for obj in readable_objects():
             found = _matches(obj, text, PER_OBJECT)
             if found:
                 groups.append({"object": obj, "records": found})
