@@ -115,15 +115,8 @@ def _page(obj, record_id, conversion, *, status=200, message=None, confirm=False
     except (NotFound, Forbidden):
         raise
     except TrellisError as exc:
-        return render_template(
-            "convert.html",
-            object=obj,
-            record_id=record_id,
-            source_name=source_name,
-            conversion=conversion,
-            preview=None,
-            message=exc.message,
-        ), exc.status
+        page = {"object": obj, "record_id": record_id, "source_name": source_name}
+        return _render(page, conversion, None, exc.message), exc.status
     if not preview["source"]["can_convert"]:
         raise Forbidden(_("You may read this record but not convert it."))
     _proposal_rows(preview["targets"])
@@ -133,16 +126,20 @@ def _page(obj, record_id, conversion, *, status=200, message=None, confirm=False
         for t in preview["targets"]
         for d in t["duplicates"]
     )
+    page = {"object": obj, "record_id": record_id, "source_name": source_name}
+    return _render(page, conversion, preview, message, confirm or warned), status
+
+
+def _render(page: dict, conversion, preview, message, confirm=False) -> str:
+    """convert.html for one source record, with its preview (None: nothing to convert)."""
     return render_template(
         "convert.html",
-        object=obj,
-        record_id=record_id,
-        source_name=source_name,
+        **page,
         conversion=conversion,
         preview=preview,
         message=message,
-        confirm=confirm or warned,
-    ), status
+        confirm=confirm,
+    )
 
 
 def _already(obj, record_id, source_name, exc: AlreadyConverted):
