@@ -18,13 +18,16 @@ admin = Blueprint(
     static_url_path="/static",
 )
 
-from trellis.admin_ui import (  # noqa: E402,F401  (each module adds its routes to the blueprint)
-    access,
-    pack_conflicts,
-    pack_uninstall,
-    pack_upgrade,
-    packs_page,
-)
+import importlib  # noqa: E402
+import pkgutil  # noqa: E402
+
+# Each module of the admin app adds its routes (and its tab, ``sections``) to the
+# blueprint when imported; importing them all here means a new designer is one new
+# module, with no list to keep in step.
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+from trellis.admin_ui import packs_page  # noqa: E402
 
 
 def init_app(app: Flask) -> None:

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from trellis.admin_ui import admin
 from trellis.admin_ui.access import refusal_page
 from trellis.admin_ui.packs_page import actor
+from trellis.admin_ui.sections import section
 from trellis.runtime.errors import TrellisError
 from trellis.web.sessions import runtime
+
+section(
+    "conflicts",
+    _l("Upgrade conflicts"),
+    "admin.conflicts",
+    order=91,
+    prefixes=("admin.conflicts", "admin.resolve_conflict"),
+)
 
 
 @admin.get("/packs/conflicts")

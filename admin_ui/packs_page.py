@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from trellis.admin_ui import admin
 from trellis.admin_ui.access import refusal_page
+from trellis.admin_ui.sections import section
 from trellis.admin_ui.uploads import uploaded_archive
 from trellis.runtime.errors import TrellisError
 from trellis.web.sessions import page_context, runtime
@@ -47,6 +49,21 @@ def local_time(stored: str) -> str:
     except (KeyError, ValueError):
         pass
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+section(
+    "packs",
+    _l("Packs"),
+    "admin.packs",
+    order=90,
+    prefixes=(
+        "admin.packs",
+        "admin.install_pack",
+        "admin.export_pack",
+        "admin.upgrade_",
+        "admin.uninstall_",
+    ),
+)
 
 
 @admin.get("/packs")
