@@ -221,3 +221,51 @@ def _save_conflicts(conn, old: dict, new: dict, detail) -> None:
             )
         )
         detail.append({"conflict": list(ident), "vendor": c.vendor, "admin": c.admin})
+
+
+def changes(
+    conn: sa.Connection, *, limit: int = 50, before: int | None = None, key: str | None = None
+) -> list[dict[str, Any]]:
+    """Stored changes, newest first: ``before`` a version (paging), touching ``key`` only.
+
+    The detail is JSON, so the ``key`` filter reads rows in pages rather than asking
+    the database to look inside it (history is read by people, a page at a time).
+    """
+    found: list[dict[str, Any]] = []
+    query = sa.select(change_table).order_by(change_table.c.version.desc())
+    while len(found) < limit:
+        page = query.limit(200)
+        if before is not None:
+            page = page.where(change_table.c.version < before)
+        rows = conn.execute(page).all()
+        found.extend(_change(r) for r in rows if key is None or touches(r.detail, key))
+        if len(rows) < 200:
+            break
+        before = rows[-1].version
+    return found[:limit]
+
+
+def change(conn: sa.Connection, version: int) -> dict[str, Any] | None:
+    """One stored change by its version, or None."""
+    row = conn.execute(sa.select(change_table).where(change_table.c.version == version)).first()
+    return _change(row) if row else None
+
+
+def touches(detail: list[dict[str, Any]], key: str, prop: str | None = None) -> bool:
+    """Whether a change's detail touched component ``key`` (and property ``prop``)."""
+    for item in detail:
+        if item.get("key") == key and (prop is None or item.get("property") in (None, prop)):
+            return True
+        if "conflict" in item and item["conflict"][0] == key:
+            return True
+    return False
+
+
+def _change(row) -> dict[str, Any]:
+    return {
+        "version": row.version,
+        "changed_at": row.changed_at.isoformat(timespec="seconds"),
+        "changed_by": row.changed_by,
+        "summary": row.summary,
+        "detail": row.detail,
+    }

@@ -32,6 +32,8 @@ from trellis.metadata import (
 from trellis.metadata import packs as pack_files
 from trellis.metadata.components import FLOW_KINDS, assemble_objects
 from trellis.metadata.layers import IDENTITY
+from trellis.metadata.revert import NotRevertible, Superseded
+from trellis.metadata.revert import revert as revert_change
 from trellis.runtime import schema_sync
 from trellis.runtime.compiled import MetadataCache, compile_definitions
 from trellis.runtime.context import system_context
@@ -247,6 +249,53 @@ class MetadataAPI(PackOperations):
     ) -> ChangeResult:
         key = f"field:{object_name}.{field_name}"
         return self.patch(actor, key, {"archived": True}, dry_run=dry_run)
+
+    # -- history and revert ---------------------------------------------------
+
+    def history(
+        self, *, limit: int = 50, before: int | None = None, key: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored changes, newest first: version, who, when, summary and ``detail``
+        (per component or property touched: the value before and after)."""
+        with self.engine.connect() as conn:
+            return store.changes(conn, limit=max(1, min(limit, 500)), before=before, key=key)
+
+    def revert(self, actor: str | None, version: int, *, dry_run: bool = False) -> ChangeResult:
+        """Undo one change as a new change of its own (checked like any edit).
+
+        Refused (409) when a later change touched the same property, naming it, and
+        (422) for pack operations, which the pack manager undoes.
+        """
+        with self.engine.connect() as conn:
+            target = store.change(conn, version)
+        if target is None:
+            raise NotFound(f"there is no metadata version {version}")
+
+        def edit(layers: Layers) -> Layers:
+            try:
+                return revert_change(layers, target["detail"])
+            except NotRevertible as exc:
+                raise Invalid(f"version {version} cannot be reverted: {exc}") from None
+            except Superseded as exc:
+                raise Conflict(self._superseded(version, exc)) from None
+
+        summary = f"revert version {version}: {target['summary']}"
+        return self.change(actor, summary, edit, dry_run=dry_run)
+
+    def _superseded(self, version: int, exc: Superseded) -> str:
+        with self.engine.connect() as conn:
+            later = [
+                c
+                for c in store.changes(conn, limit=500, key=exc.key)
+                if c["version"] > version and store.touches(c["detail"], exc.key, exc.prop)
+            ]
+        if not later:
+            return f"version {version} cannot be reverted: {exc}"
+        last = later[0]
+        return (
+            f"version {version} cannot be reverted: {exc} (version {last['version']} by "
+            f"{last['changed_by'] or 'the system'}: {last['summary']}); revert that one first"
+        )
 
     # -- plan, export and import ----------------------------------------------
 
