@@ -20,6 +20,8 @@ from trellis.runtime.system_tables import api_token_table, user_table
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)
+#: How stale a token's "last used" may get before a request writes it again.
+USE_NOTE_EVERY = dt.timedelta(minutes=1)
 
 
 @cache
@@ -76,10 +78,11 @@ def issue_token(conn: sa.Connection, user_id: int, name: str = "api") -> str:
     return token
 
 
-def user_for_token(conn: sa.Connection, token: str) -> int:
+def live_token(conn: sa.Connection, token: str) -> sa.Row:
+    """The stored token (id, user_id, last_used_at); Unauthorized when unknown or revoked."""
     t = api_token_table
     row = conn.execute(
-        sa.select(t.c.id, t.c.user_id).where(
+        sa.select(t.c.id, t.c.user_id, t.c.last_used_at).where(
             t.c.token_hash == _digest(token), t.c.revoked_at.is_(None)
         )
     ).first()
@@ -87,7 +90,49 @@ def user_for_token(conn: sa.Connection, token: str) -> int:
         raise Unauthorized(
             "the token is unknown or revoked; get a new one from POST /api/v1/auth/token"
         )
-    return row.user_id
+    return row
+
+
+def user_for_token(conn: sa.Connection, token: str) -> int:
+    return live_token(conn, token).user_id
+
+
+def use_note_due(row: sa.Row) -> bool:
+    """Whether a request with this token should write "last used" again: at most once a
+    minute per token, so a busy client does not turn every read into a write."""
+    return row.last_used_at is None or _now() - row.last_used_at > USE_NOTE_EVERY
+
+
+def note_token_use(conn: sa.Connection, token_id: int) -> None:
+    t = api_token_table
+    conn.execute(sa.update(t).where(t.c.id == token_id).values(last_used_at=_now()))
+
+
+def tokens(conn: sa.Connection) -> list[sa.Row]:
+    """Every token with its user's name, newest first (never the token itself)."""
+    t, u = api_token_table, user_table
+    return conn.execute(
+        sa.select(
+            t.c.id,
+            t.c.name,
+            t.c.created_at,
+            t.c.last_used_at,
+            t.c.revoked_at,
+            u.c.username,
+            u.c.display_name,
+        )
+        .join(u, u.c.id == t.c.user_id)
+        .order_by(t.c.created_at.desc(), t.c.id.desc())
+    ).all()
+
+
+def revoke_token_id(conn: sa.Connection, token_id: int) -> bool:
+    """Revoke a token by its id (the admin page has no token); False if already revoked."""
+    t = api_token_table
+    result = conn.execute(
+        sa.update(t).where(t.c.id == token_id, t.c.revoked_at.is_(None)).values(revoked_at=_now())
+    )
+    return result.rowcount == 1
 
 
 def revoke_token(conn: sa.Connection, token: str) -> bool:

@@ -29,6 +29,7 @@ user_table = sa.Table(
     sa.Column("username", sa.String(80), nullable=False, unique=True),
     sa.Column("display_name", sa.String(200), nullable=False),
     sa.Column("email", sa.String(255)),
+    sa.Column("phone", sa.String(32)),
     sa.Column("password_hash", sa.String(255)),
     sa.Column("department_id", sa.ForeignKey("trellis_department.id")),
     sa.Column("manager_id", sa.ForeignKey("trellis_user.id")),
@@ -83,6 +84,17 @@ counter_table = sa.Table(
 )
 
 
+#: Columns added to a system table after its first release: (table, column). Databases made
+#: before get them on ``create_system_tables`` (``create_all`` only makes missing tables).
+ADDED_COLUMNS = ((user_table, "phone"),)
+
+
 def create_system_tables(conn: sa.Connection) -> None:
-    """Create every platform table that does not exist yet (idempotent)."""
+    """Create every platform table that does not exist yet, and add later columns (idempotent)."""
     meta.create_all(conn, checkfirst=True)
+    for table, name in ADDED_COLUMNS:
+        present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+        if name not in present:
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{name}" {kind}'))

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from trellis.runtime import auth as auth_model
 from trellis.runtime.api import api
+from trellis.runtime.database import begin_write
 from trellis.runtime.errors import BadRequest, Forbidden, TrellisError, Unauthorized
 from trellis.runtime.permissions import is_admin
 
@@ -35,8 +36,11 @@ def authenticate():
         )
     rt = runtime()
     with rt.engine.connect() as conn:
-        user_id = auth_model.user_for_token(conn, header[7:].strip())
-    g.ctx = rt.context(user_id, locale=request.headers.get("Accept-Language") and locale())
+        token = auth_model.live_token(conn, header[7:].strip())
+    if auth_model.use_note_due(token):
+        with begin_write(rt.engine) as conn:
+            auth_model.note_token_use(conn, token.id)
+    g.ctx = rt.context(token.user_id, locale=request.headers.get("Accept-Language") and locale())
 
 
 def context():
