@@ -9,6 +9,8 @@
     trellis metadata plan        the DDL the stored definitions still need
     trellis metadata export DIR  write the effective definitions as JSON files
     trellis metadata import DIR  apply JSON definition files as admin changes
+    trellis metadata history     the latest changes: version, when, who, what
+    trellis metadata revert V    undo the single change V (a new version)
 
 The database comes from TRELLIS_DATABASE_URL (default: a SQLite file in the
 instance folder, ./instance/trellis.db).
@@ -338,6 +340,30 @@ def metadata_import(folder, dry_run):
     click.echo(
         f"imported; metadata version {result.version}, {len(result.plan.steps)} schema step(s)"
     )
+
+
+@metadata.command("history")
+@click.option("--limit", default=20, show_default=True, help="How many changes to show.")
+@click.option("--key", help="Only changes touching this component, e.g. field:lead.status.")
+def metadata_history(limit, key):
+    """List metadata changes, newest first: version, when, who and what."""
+    for change in _runtime().metadata.history(limit=limit, key=key):
+        who = change["changed_by"] or "system"
+        click.echo(f"{change['version']:>6}  {change['changed_at']}  {who:<12} {change['summary']}")
+
+
+@metadata.command("revert")
+@click.argument("version", type=int)
+@click.option("--dry-run", is_flag=True, help="Check the revert and show its DDL; change nothing.")
+def metadata_revert(version, dry_run):
+    """Undo the single change VERSION (stored as a new version, itself revertible)."""
+    result = _runtime().metadata.revert("cli", version, dry_run=dry_run)
+    if dry_run:
+        for step in result.plan.steps:
+            click.echo(f"  {step.describe()}")
+        click.echo(f"dry run: version {version} can be reverted; nothing changed")
+        return
+    click.echo(f"reverted version {version}; metadata version {result.version}")
 
 
 def _safe_url(url: str) -> str:

@@ -77,6 +77,27 @@ def test_export_then_import_round_trips(cli, tmp_path):
     assert again["fields"][-1]["api_name"] == "wechat_id"
 
 
+def test_history_lists_an_import_and_revert_undoes_it(cli, tmp_path):
+    cli("init")
+    out = tmp_path / "defs"
+    cli("metadata", "export", str(out))
+    lead = json.loads((out / "objects" / "lead.json").read_text("utf-8"))
+    lead["label"]["en"] = "Sales lead"
+    (out / "objects" / "lead.json").write_text(json.dumps(lead, ensure_ascii=False), "utf-8")
+    cli("metadata", "import", str(out))
+    history = cli("metadata", "history", "--key", "object:lead").output.splitlines()
+    assert "cli" in history[0] and "import definitions from defs" in history[0]
+    assert history[1].split()[0] == "1" and "install pack crm_standard" in history[1]
+    dry = cli("metadata", "revert", "2", "--dry-run").output
+    assert "version 2 can be reverted; nothing changed" in dry
+    assert "reverted version 2; metadata version 3" in cli("metadata", "revert", "2").output
+    cli("metadata", "export", str(tmp_path / "again"))
+    again = json.loads((tmp_path / "again" / "objects" / "lead.json").read_text("utf-8"))
+    assert again["label"]["en"] == "Lead"
+    refused = cli("metadata", "revert", "1", ok=False)
+    assert refused.exit_code != 0 and "pack manager" in refused.output
+
+
 def test_bad_definitions_fail_with_every_problem_and_change_nothing(cli, tmp_path):
     cli("init")
     bad = tmp_path / "bad" / "objects"
@@ -130,6 +151,8 @@ def test_unknown_pack_says_what_exists(cli):
         ["pack", "install"],
         ["metadata", "export"],
         ["metadata", "import"],
+        ["metadata", "history"],
+        ["metadata", "revert"],
     ],
 )
 def test_every_command_explains_itself(command):

@@ -12,6 +12,7 @@ from trellis.runtime.api import (  # noqa: E402,F401
     auth,
     conversions,
     definitions,
+    history,
     objects,
     openapi,
     packs,
