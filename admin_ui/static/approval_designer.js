@@ -386,6 +386,7 @@
       form.querySelectorAll(".chain").forEach(sortable);
       output.value = JSON.stringify(definition(), null, 2);
     }
+    form.classList.add("designer-ready");
   }
 
   start();

@@ -1,0 +1,160 @@
+"""The approval chain designer in a real browser: the admin builds the seed's chain (a quote
+above 50,000 → sales manager → technical lead → finance manager, 会签 on the last node) by
+adding cards and dragging one into place, sees a broken node flagged at the node while
+editing, saves the flow active; a rep submits a quote of 60,000 from its page and the sales
+manager finds it in the approvals inbox. Screenshots of the designer at desktop and phone
+width."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import Page, expect
+
+FLOW = "quote.large_three_levels"
+
+
+def drag(page: Page, source, target) -> None:
+    """Press on ``source``, move in small steps to just above ``target`` and let go, as a
+    hand does (SortableJS starts a drag only after the pointer has really moved)."""
+    start, end = source.bounding_box(), target.bounding_box()
+    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 5, y - 10, steps=5)
+    page.mouse.move(end["x"] + 20, end["y"] + 5, steps=25)
+    page.mouse.move(end["x"] + 20, end["y"] + 2, steps=5)
+    page.mouse.up()
+
+
+def card(page: Page, node_id: str):
+    return page.locator(f".step[data-node-id={node_id}] > .node-card")
+
+
+def chain_order(page: Page) -> list[str]:
+    return page.locator(".chain-root > .chain > .step").evaluate_all(
+        "steps => steps.map(s => s.dataset.nodeId)"
+    )
+
+
+def add_approval(page: Page, name: str, role: str) -> str:
+    """A new approval card at the end of the chain, named, approved by everyone with ``role``."""
+    before = set(chain_order(page))
+    page.locator(".chain-root > .add-step [data-add=approval]").click()
+    (node_id,) = set(chain_order(page)) - before
+    new = card(page, node_id)
+    new.locator("[data-k='label.zh-CN']").fill(name)
+    new.locator("[data-k='label.en']").fill(name)
+    person = new.locator("[data-k=approvers] .person").first
+    person.locator("[data-p=type]").select_option("role")
+    person.locator("[data-p=role]").select_option(role)
+    return node_id
+
+
+def test_the_admin_builds_the_seed_chain_and_a_quote_reaches_the_manager(desk, new_page, ui, site):
+    ui.sign_in(desk, "admin")
+    desk.goto("/admin/approvals")
+    desk.locator("[data-testid=new-flow] select[name=object]").select_option("quote")
+    desk.locator("[data-testid=new-flow] button[type=submit]").click()
+    desk.wait_for_selector("#approval-form.designer-ready")
+
+    settings = desk.locator(".flow-settings")
+    settings.locator("[data-f='label.zh-CN']").fill("大额报价三级审批")
+    settings.locator("[data-f='label.en']").fill("Large three levels")
+    assert settings.locator("[data-f=api_name]").input_value() == "large_three_levels"
+    settings.locator("[data-f=priority]").fill("50")
+    settings.locator("[data-f=entry_criteria]").fill("quoted_amount > 50000")
+
+    first = card(desk, "manager")
+    first.locator("[data-k='label.zh-CN']").fill("销售经理审批")
+    finance = add_approval(desk, "财务经理审批", "finance")
+    card(desk, finance).locator("[data-k=mode]").select_option("all")  # 会签
+    tech = add_approval(desk, "技术负责人审批", "tech_lead")
+    assert chain_order(desk) == ["manager", finance, tech]
+
+    # Drag the technical lead's card above finance's.
+    drag(desk, card(desk, tech).locator(".drag-handle"), card(desk, finance))
+    expect(desk.locator(".chain-root > .chain > .step").nth(1)).to_have_attribute(
+        "data-node-id", tech
+    )
+    assert chain_order(desk) == ["manager", tech, finance]
+
+    # A node without approvers is flagged at that node as the admin edits.
+    approvers = card(desk, tech).locator("[data-k=approvers]")
+    approvers.locator(".remove-person").click()
+    expect(desk.locator("[data-testid=check-failed]")).to_be_visible()
+    flagged = card(desk, tech).locator("[data-problems] li")
+    expect(flagged).to_contain_text("approvers")
+    expect(card(desk, finance).locator("[data-problems] li")).to_have_count(0)
+    approvers.locator(":scope > .add-person").click()
+    approvers.locator(".person [data-p=role]").select_option("tech_lead")
+    expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
+    expect(card(desk, tech).locator("[data-problems]")).to_be_hidden()
+    ui.shoot(desk, "admin-approval-designer")
+
+    desk.locator("[data-testid=save]").click()
+    desk.wait_for_url(f"**/admin/approvals/{FLOW}")
+    expect(desk.locator("[data-testid=flow-version]")).to_contain_text("已启用")
+    stored = site.runtime.metadata.definition("approval_flow", FLOW)
+    assert [n["id"] for n in stored["nodes"]] == ["manager", tech, finance, "end"]
+    assert stored["nodes"][2]["mode"] == "all" and stored["active"] is True
+    assert stored["nodes"][1]["approvers"] == [{"type": "role", "role": "tech_lead"}]
+
+    rep = new_page()
+    ui.sign_in(rep, "rep_east")
+    quote = site.runtime.records.create(
+        site.runtime.context_for("rep_east"),
+        "quote",
+        {"quote_name": "三级审批报价", "list_amount": 60000, "quoted_amount": 60000},
+    ).record
+    rep.goto(f"/o/quote/{quote['id']}")
+    form = rep.locator("[data-testid=approval-submit-form]")
+    flows = form.locator("select[name=flow]")
+    if flows.count():
+        flows.select_option("large_three_levels")
+    form.locator("button[type=submit]").click()
+    expect(rep.locator("[data-testid=approval-status]")).to_have_text("审批中")
+
+    manager = new_page()
+    ui.sign_in(manager, "manager")
+    manager.goto("/approvals")
+    row = manager.locator("[data-task]", has_text="三级审批报价")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("大额报价三级审批")
+    expect(row).to_contain_text("销售经理审批")
+
+
+CRM_FLOWS = [
+    "quote.discount",
+    "quote.large_amount",
+    "contract.review",
+    "contract.change",
+    "account.registration",
+    "opportunity.registration",
+]
+
+
+def test_the_cards_read_back_into_exactly_the_stored_flow(desk, ui, site):
+    """Opening a crm_standard flow and saving it untouched would change nothing: the JSON the
+    script builds from the cards (branches, parallel join, SLAs, actions) is the stored one."""
+    ui.sign_in(desk, "admin")
+    for name in CRM_FLOWS:
+        desk.goto(f"/admin/approvals/{name}")
+        desk.wait_for_selector("#approval-form.designer-ready")
+        built = json.loads(desk.locator("#approval-definition").input_value())
+        assert built == site.runtime.metadata.definition("approval_flow", name), name
+
+
+@pytest.mark.parametrize("width", ["desk", "phone"])
+def test_a_flow_with_branches_fits_the_screen(request, ui, width):
+    page = request.getfixturevalue(width)
+    ui.sign_in(page, "admin")
+    page.goto("/admin/approvals/quote.discount")
+    page.wait_for_selector("#approval-form.designer-ready")
+    expect(page.locator(".condition-card")).to_be_visible()
+    assert ui.fits_width(page), f"the designer is wider than the {width} screen"
+    ui.shoot(page, "admin-approval-branches")
+    page.goto("/admin/approvals")
+    assert ui.fits_width(page), f"the list of approval flows is wider than the {width} screen"
+    ui.shoot(page, "admin-approvals")
