@@ -127,7 +127,9 @@ def _plan_object(
     have = {ix["name"] for ix in inspector.get_indexes(table.name)}
     for index in table.indexes:
         if index.name not in have:
-            _plan_index(conn, table, index, result, refusals)
+            # A column added by this plan holds no values yet: nothing to find duplicates in.
+            new_column = any(c.name not in columns for c in index.columns)
+            _plan_index(conn, table, index, result, refusals, new_column=new_column)
 
 
 def _plan_field(conn, table, old: FieldDef, new: FieldDef, result: Plan, refusals: list) -> None:
@@ -199,9 +201,11 @@ def _alter_type_sql(conn, column: sa.Column) -> list[str]:
     return [f'ALTER TABLE {column.table.name} ALTER COLUMN "{column.name}" TYPE {type_sql}']
 
 
-def _plan_index(conn, table, index: sa.Index, result: Plan, refusals: list) -> None:
+def _plan_index(
+    conn, table, index: sa.Index, result: Plan, refusals: list, *, new_column: bool = False
+) -> None:
     cols = [c.name for c in index.columns]
-    if index.unique:
+    if index.unique and not new_column:
         dupes = conn.execute(
             sa.select(sa.func.count()).select_from(
                 sa.select(*index.columns)
