@@ -11,6 +11,7 @@ on (the engine pins each approval to its definition).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -154,8 +155,34 @@ def _checked(*, dry_run: bool) -> tuple[dict[str, Any], Problems]:
         runtime().metadata.define(actor(), KIND, raw, dry_run=dry_run)
     except Invalid as exc:
         details = [d for d in exc.details if isinstance(d, dict)] or [{"message": exc.message}]
-        return raw, problems_at(details, _key(raw), raw)
+        return raw, problems_at([_plain(d) for d in details], _key(raw), raw)
     return raw, Problems()
+
+
+#: The schema's "'approvers' is a required property": what is missing, in the page language.
+_REQUIRED = re.compile(r"^'([a-z_]+)' is a required property")
+
+
+def _plain(problem: dict[str, Any]) -> dict[str, Any]:
+    """A missing property said in the admin's words (other messages stay the engine's)."""
+    found = _REQUIRED.match(str(problem.get("message", "")))
+    what = (
+        {
+            "approvers": _("Approvers"),
+            "recipients": _("Send a copy to"),
+            "message": _("Message"),
+            "users": _("Usernames"),
+            "role": _("Role"),
+            "field": _("Field"),
+            "formula": _("Formula"),
+            "label": _("Name"),
+        }.get(found.group(1))
+        if found
+        else None
+    )
+    if what is None:
+        return problem
+    return {**problem, "message": _("%(what)s: nothing is chosen yet.", what=what)}
 
 
 def _posted() -> Any:

@@ -17,8 +17,12 @@
     return step.querySelector(":scope > .node-card");
   }
 
+  // A formula is the shared editor's textarea inside the element that names it.
   function field(scope, attr, key) {
-    return scope.querySelector("[" + attr + '="' + key + '"]');
+    var el = scope.querySelector("[" + attr + '="' + key + '"]');
+    var editor = el && el.querySelector(":scope > [data-formula-editor]");
+    if (editor) el = editor.querySelector("textarea.formula-text");
+    return el;
   }
 
   function text(scope, attr, key) {
@@ -251,8 +255,31 @@
     return PREFIX[kind] + "_" + n;
   }
 
+  var copies = 0;
+
+  // A copied formula editor gets its own field name (its ids, htmx targets and check
+  // parameters are made from it), so each editor checks and shows its own formula.
+  function renameFormulas(root) {
+    root.querySelectorAll("[data-formula-editor]").forEach(function (editor) {
+      var old = editor.querySelector("textarea.formula-text").name;
+      copies += 1;
+      var fresh = old + "-" + Date.now().toString(36) + copies;
+      [editor].concat(Array.prototype.slice.call(editor.querySelectorAll("*"))).forEach(function (el) {
+        Array.prototype.forEach.call(el.attributes, function (a) {
+          if (a.value.indexOf(old) >= 0) el.setAttribute(a.name, a.value.split(old).join(fresh));
+        });
+      });
+    });
+  }
+
   function copy(templateId) {
-    return document.getElementById(templateId).content.firstElementChild.cloneNode(true);
+    var el = document.getElementById(templateId).content.firstElementChild.cloneNode(true);
+    renameFormulas(el);
+    return el;
+  }
+
+  function activate(el) {
+    if (window.htmx) window.htmx.process(el);
   }
 
   function addStep(menu, kind) {
@@ -266,6 +293,7 @@
       step.dataset.join = JSON.stringify(join);
     }
     menu.previousElementSibling.appendChild(step);
+    activate(step);
     step.querySelectorAll(".chain").forEach(sortable);
     return step;
   }
@@ -278,6 +306,7 @@
     var last = branches[branches.length - 1];
     if (kind === "condition" && last) box.insertBefore(branch, last);
     else box.appendChild(branch);
+    activate(branch);
     sortable(chainOf(branch));
   }
 
@@ -310,14 +339,20 @@
     var el = event.target;
     if (el.matches('[data-p="type"]')) el.closest(".person").dataset.type = el.value;
     if (el.matches('[data-k="mode"]')) el.closest(".node-card").dataset.mode = el.value;
-    if (el.matches('[data-k^="label."]')) {
-      var card = el.closest(".node-card");
-      var title = card && card.querySelector("[data-title]");
-      if (title) title.textContent = el.value;
-    }
+    if (el.matches('[data-k^="label."]')) retitle(el.closest(".node-card"));
     if (el.matches('[data-f="label.en"]') && suggestedName) suggestName(el.value);
     if (el.matches('[data-f="api_name"]')) suggestedName = false;
     changed();
+  }
+
+  // The card's title: its name in the page's language (the other one while that is empty).
+  function retitle(card) {
+    var title = card && card.querySelector("[data-title]");
+    if (!title) return;
+    var zh = text(card, "data-k", "label.zh-CN");
+    var en = text(card, "data-k", "label.en");
+    var chinese = (document.documentElement.lang || "zh").indexOf("zh") === 0;
+    title.textContent = chinese ? zh || en : en || zh;
   }
 
   function suggestName(label) {

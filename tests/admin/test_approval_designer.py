@@ -177,13 +177,13 @@ def test_a_broken_chain_is_refused_with_each_problem_at_its_node(admin, crm):
     check = _text(_post(admin, "/admin/approvals/check", broken))
     assert 'data-testid="check-failed"' in check
     item = re.search(r'<li data-node="tech_lead" data-message="([^"]+)"', check)
-    assert item and "approvers" in item.group(1)
+    assert item and item.group(1) == "审批人：还没有选择。"
 
     refused = _save(admin, broken)
     assert refused.status_code == 422
     html = _text(refused)
-    assert "approvers" in _card(html, "tech_lead").split("</ul>")[0]
-    assert "approvers" not in _card(html, "sales_manager").split("</ul>")[0]
+    assert "审批人：还没有选择。" in _card(html, "tech_lead").split("</ul>")[0]
+    assert "还没有选择" not in _card(html, "sales_manager").split("</ul>")[0]
 
     bad_condition = seed_chain(start="route")
     bad_condition["nodes"].insert(

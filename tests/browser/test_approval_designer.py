@@ -64,7 +64,7 @@ def test_the_admin_builds_the_seed_chain_and_a_quote_reaches_the_manager(desk, n
     settings.locator("[data-f='label.en']").fill("Large three levels")
     assert settings.locator("[data-f=api_name]").input_value() == "large_three_levels"
     settings.locator("[data-f=priority]").fill("50")
-    settings.locator("[data-f=entry_criteria]").fill("quoted_amount > 50000")
+    settings.locator("[data-f=entry_criteria] textarea").fill("quoted_amount > 50000")
 
     first = card(desk, "manager")
     first.locator("[data-k='label.zh-CN']").fill("销售经理审批")
@@ -85,7 +85,7 @@ def test_the_admin_builds_the_seed_chain_and_a_quote_reaches_the_manager(desk, n
     approvers.locator(".remove-person").click()
     expect(desk.locator("[data-testid=check-failed]")).to_be_visible()
     flagged = card(desk, tech).locator("[data-problems] li")
-    expect(flagged).to_contain_text("approvers")
+    expect(flagged).to_have_text("审批人：还没有选择。")
     expect(card(desk, finance).locator("[data-problems] li")).to_have_count(0)
     approvers.locator(":scope > .add-person").click()
     approvers.locator(".person [data-p=role]").select_option("tech_lead")
@@ -143,7 +143,10 @@ def test_the_cards_read_back_into_exactly_the_stored_flow(desk, ui, site):
         desk.goto(f"/admin/approvals/{name}")
         desk.wait_for_selector("#approval-form.designer-ready")
         built = json.loads(desk.locator("#approval-definition").input_value())
-        assert built == site.runtime.metadata.definition("approval_flow", name), name
+        stored = site.runtime.metadata.definition("approval_flow", name)
+        for mine, theirs in zip(built.get("nodes", []), stored["nodes"], strict=False):
+            assert mine == theirs, name
+        assert built == stored, name
 
 
 @pytest.mark.parametrize("width", ["desk", "phone"])
@@ -158,3 +161,46 @@ def test_a_flow_with_branches_fits_the_screen(request, ui, width):
     page.goto("/admin/approvals")
     assert ui.fits_width(page), f"the list of approval flows is wider than the {width} screen"
     ui.shoot(page, "admin-approvals")
+
+
+def test_a_condition_branch_sends_large_contracts_through_an_extra_node(desk, ui, site):
+    """A condition card added to a new contract flow: contracts of 1,000,000 or more get the
+    vice-president's approval in the first branch; the other branch goes straight on."""
+    ui.sign_in(desk, "admin")
+    desk.goto("/admin/approvals/new?object=contract")
+    desk.wait_for_selector("#approval-form.designer-ready")
+    settings = desk.locator(".flow-settings")
+    settings.locator("[data-f='label.zh-CN']").fill("大额合同审批")
+    settings.locator("[data-f='label.en']").fill("Big contracts")
+    settings.locator("[data-f=active]").uncheck()  # beside crm_standard's own, not instead
+
+    desk.locator(".chain-root > .add-step [data-add=condition]").click()
+    route = desk.locator(".step[data-kind=condition]")
+    route_id = route.get_attribute("data-node-id")
+    branches = route.locator(":scope > .branches > .branch")
+    expect(branches).to_have_count(2)
+    first = branches.nth(0)
+    first.locator("textarea.formula-text").fill("amount >= 1000000")
+    expect(first.locator("[data-testid=formula-type]")).to_be_visible()  # the shared editor
+    first.locator(":scope > .add-step [data-add=approval]").click()
+    vp = first.locator(".step[data-kind=approval] > .node-card")
+    vp.locator("[data-k='label.zh-CN']").fill("副总裁审批")
+    vp.locator("[data-k='label.en']").fill("Vice-president")
+    person = vp.locator("[data-k=approvers] .person").first
+    person.locator("[data-p=type]").select_option("role")
+    person.locator("[data-p=role]").select_option("sales_vp")
+    expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
+    ui.shoot(desk, "admin-approval-condition")
+
+    desk.locator("[data-testid=save]").click()
+    desk.wait_for_url("**/admin/approvals/contract.big_contracts")
+    stored = site.runtime.metadata.definition("approval_flow", "contract.big_contracts")
+    ids = [n["id"] for n in stored["nodes"]]
+    vp_id = ids[2]
+    assert ids == ["manager", route_id, vp_id, "end"] and stored["active"] is False
+    assert stored["nodes"][0]["next"] == route_id
+    assert stored["nodes"][1]["branches"] == [
+        {"when": "amount >= 1000000", "next": vp_id},
+        {"next": "end"},
+    ]
+    assert stored["nodes"][2]["approvers"] == [{"type": "role", "role": "sales_vp"}]
