@@ -41,10 +41,11 @@ class Versions:
         return sum(self.running.values())
 
 
-def versions(key: str) -> Versions:
-    """``key`` is ``approval_flow:object.name``."""
+def versions(key: str, *, layers=None, history: int = VERSIONS_READ) -> Versions:
+    """``key`` is ``approval_flow:object.name``; ``history``: how many changes to read (the
+    list needs only the newest); ``layers``: the stored layers if already loaded."""
     with runtime().engine.connect() as conn:
-        changes = [c["version"] for c in store.changes(conn, limit=VERSIONS_READ, key=key)]
+        changes = [c["version"] for c in store.changes(conn, limit=history, key=key)]
         i = flow_instance_table
         query = (
             sa.select(i.c.metadata_version, sa.func.count())
@@ -55,8 +56,14 @@ def versions(key: str) -> Versions:
         for started_at, count in conn.execute(query):
             version = next((v for v in changes if v <= started_at), started_at)
             running[version] = running.get(version, 0) + count
-        reason = store.load(conn).lock_reason(key)
+        reason = (layers or store.load(conn)).lock_reason(key)
     return Versions(changes, dict(sorted(running.items(), reverse=True)), reason)
+
+
+def stored_layers():
+    """The stored layers (packs, customizations), read once for a page that needs many keys."""
+    with runtime().engine.connect() as conn:
+        return store.load(conn)
 
 
 def choices(object_name: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from trellis.admin_ui.approval_chain import (
     chain_of,
     problems_at,
 )
-from trellis.admin_ui.approval_facts import choices, object_choices, versions
+from trellis.admin_ui.approval_facts import choices, object_choices, stored_layers, versions
 from trellis.admin_ui.packs_page import actor
 from trellis.admin_ui.sections import section
 from trellis.runtime.errors import Forbidden, Invalid, NotFound
@@ -50,7 +50,11 @@ def approvals():
         definitions().approval_flows.values(),
         key=lambda f: (f.object_name, f.priority, f.api_name),
     )
-    rows = [{"flow": f, "versions": versions(f"{KIND}:{f.key}")} for f in flows]
+    layers = stored_layers()
+    rows = [
+        {"flow": f, "versions": versions(f"{KIND}:{f.key}", layers=layers, history=1)}
+        for f in flows
+    ]
     objects = object_choices()
     return render_template(
         "admin/approvals.html", rows=rows, objects=objects, objects_by_name=dict(objects)

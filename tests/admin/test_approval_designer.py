@@ -247,3 +247,46 @@ def test_a_new_flow_may_not_take_the_name_of_an_existing_one(admin, crm):
     assert refused.status_code == 422
     assert "已存在" in _text(refused)
     assert crm.rt.metadata.definition("approval_flow", "quote.large_amount")["priority"] == 200
+
+
+def test_a_graph_that_is_no_chain_is_edited_as_json(admin, crm):
+    """Both branches of the first condition reach the same node from different places: the
+    designer cannot draw it as a chain, so it offers the definition as JSON, which saves."""
+    tangled = seed_chain(api_name="tangled", start="route", active=False)
+    tangled["nodes"][:0] = [
+        {
+            "id": "route",
+            "type": "condition",
+            "branches": [
+                {"when": "quoted_amount > 100000", "next": "finance"},
+                {"next": "second"},
+            ],
+        },
+        {
+            "id": "second",
+            "type": "condition",
+            "branches": [{"when": "quoted_amount > 80000", "next": "finance"}, {"next": "end"}],
+        },
+    ]
+    tangled["nodes"] = [
+        n for n in tangled["nodes"] if n["id"] not in ("sales_manager", "tech_lead")
+    ]
+    crm.rt.metadata.define("admin", "approval_flow", tangled)
+    html = _text(admin.get("/admin/approvals/quote.tangled"))
+    assert "无法画成审批链" in html and 'data-testid="chain"' not in html
+    textarea = re.search(r'<textarea name="definition"[^>]*>(.*?)</textarea>', html, re.S)
+    assert textarea and "readonly" not in textarea.group(0).split(">")[0]
+    assert json.loads(textarea.group(1)) == tangled
+
+    tangled["label"] = {"zh-CN": "交错的流程", "en": "Tangled"}
+    assert _post(admin, "/admin/approvals/save", tangled).status_code == 302
+    assert crm.rt.metadata.definition("approval_flow", "quote.tangled")["label"]["zh-CN"] == (
+        "交错的流程"
+    )
+
+
+def test_a_rep_cannot_check_or_save_a_flow(pages, crm):
+    pages.sign_in("rep_east")
+    assert _post(pages, "/admin/approvals/check", seed_chain()).status_code == 404
+    assert _post(pages, "/admin/approvals/save", seed_chain(), new=True).status_code == 404
+    assert FLOW not in _flows(crm)
