@@ -81,7 +81,10 @@ def approval_designer(name: str):
 @admin.post("/approvals/check")
 def approval_check():
     """The posted definition checked without saving: its problems, each at its node."""
-    raw, problems = _checked(dry_run=True)
+    try:
+        raw, problems = _checked(dry_run=True)
+    except Forbidden as exc:  # locked by its pack: said in the check, not as a whole page
+        raw, problems = {}, Problems(general=[exc.message])
     return render_template(
         "admin/approval_check.html", problems=problems, checked=True, **_names(raw)
     )

@@ -290,3 +290,27 @@ def test_a_rep_cannot_check_or_save_a_flow(pages, crm):
     assert _post(pages, "/admin/approvals/check", seed_chain()).status_code == 404
     assert _post(pages, "/admin/approvals/save", seed_chain(), new=True).status_code == 404
     assert FLOW not in _flows(crm)
+
+
+def test_a_flow_its_pack_locked_is_shown_read_only_with_the_reason(admin, crm, crm_copy):
+    folder = crm_copy("1.0.1")
+    manifest = json.loads((folder / "pack.json").read_text("utf-8"))
+    manifest["locked"] = [*manifest.get("locked", []), "approval_flow:quote.large_amount"]
+    (folder / "pack.json").write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
+    crm.rt.metadata.upgrade_pack(folder, "admin")
+
+    html = _text(admin.get("/admin/approvals/quote.large_amount"))
+    assert 'data-testid="locked"' in html and "locked by pack crm_standard" in html
+    assert re.search(r'data-testid="save"\s+disabled', html)
+    row = _text(admin.get("/admin/approvals")).split('data-flow="quote.large_amount"')[1]
+    assert "已被所属包锁定" in row.split("</tr>")[0] and "停用" not in row.split("</tr>")[0]
+
+    before = crm.rt.metadata.definition("approval_flow", "quote.large_amount")
+    changed = copy.deepcopy(before)
+    changed["priority"] = 10
+    check = _text(_post(admin, "/admin/approvals/check", changed))
+    assert 'data-testid="check-failed"' in check and "locked by pack" in check
+    assert "<html" not in check
+    refused = _post(admin, "/admin/approvals/save", changed)
+    assert refused.status_code == 403 and "locked" in _text(refused)
+    assert crm.rt.metadata.definition("approval_flow", "quote.large_amount") == before
