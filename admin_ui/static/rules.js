@@ -18,6 +18,15 @@
       row.querySelectorAll("[name]").forEach(function (el) {
         el.name = el.name.replace(pattern, prefix + "-" + i + "-");
       });
+      // The formula editor's live check names the field it checks (hx-vals formula_source).
+      row.querySelectorAll("[hx-vals]").forEach(function (el) {
+        try {
+          var vals = JSON.parse(el.getAttribute("hx-vals"));
+          if (typeof vals.formula_source !== "string") return;
+          vals.formula_source = vals.formula_source.replace(pattern, prefix + "-" + i + "-");
+          el.setAttribute("hx-vals", JSON.stringify(vals));
+        } catch (e) { /* not JSON: leave it */ }
+      });
       row.querySelectorAll("[data-row-number]").forEach(function (el) {
         el.textContent = String(i + 1);
       });
