@@ -310,11 +310,21 @@
     sortable(chainOf(branch));
   }
 
+  // Up or down one place in its chain (for keyboards and small screens; drag does more).
+  function move(step, by) {
+    var other = by < 0 ? step.previousElementSibling : step.nextElementSibling;
+    if (!other) return;
+    step.parentElement.insertBefore(step, by < 0 ? other : other.nextElementSibling);
+    step.querySelector(".move-step").focus();
+  }
+
   function clicked(event) {
     var button = event.target.closest("button");
     if (!button || !form.contains(button)) return;
     if (button.dataset.add) {
       addStep(button.closest(".add-step"), button.dataset.add);
+    } else if (button.classList.contains("move-step")) {
+      move(button.closest(".step"), Number(button.dataset.move));
     } else if (button.classList.contains("delete-step")) {
       button.closest(".step").remove();
     } else if (button.classList.contains("delete-branch")) {

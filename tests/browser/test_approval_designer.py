@@ -190,6 +190,17 @@ def test_a_condition_branch_sends_large_contracts_through_an_extra_node(desk, ui
     person.locator("[data-p=type]").select_option("role")
     person.locator("[data-p=role]").select_option("sales_vp")
     expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
+
+    # A CC card added at the end, moved up above the condition, then deleted again.
+    desk.locator(".chain-root > .add-step [data-add=notify]").click()
+    cc = desk.locator(".chain-root > .chain > .step[data-kind=notify]")
+    cc_id = cc.get_attribute("data-node-id")
+    assert chain_order(desk) == ["manager", route_id, cc_id]
+    cc.locator(":scope > .node-card [data-move='-1']").click()
+    assert chain_order(desk) == ["manager", cc_id, route_id]
+    cc.locator(":scope > .node-card .delete-step").click()
+    assert chain_order(desk) == ["manager", route_id]
+    expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
     ui.shoot(desk, "admin-approval-condition")
 
     desk.locator("[data-testid=save]").click()
