@@ -38,6 +38,7 @@ FULL = {
     "timers": 10_000,
     "pack_leads": 100_000,
     "page_requests": 500,
+    "admin_saves": 50,
 }
 QUICK = {
     "creates": 1_000,
@@ -50,6 +51,7 @@ QUICK = {
     "timers": 1_000,
     "pack_leads": 10_000,
     "page_requests": 100,
+    "admin_saves": 10,
 }
 BENCHES = (
     "create",
@@ -61,6 +63,7 @@ BENCHES = (
     "timers",
     "packs",
     "pages",
+    "admin",
 )
 
 
@@ -94,6 +97,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--timers", type=int, help="due lead-recycle timers to drain")
     p.add_argument("--pack-leads", type=int, help="leads present while crm_standard upgrades")
     p.add_argument("--page-requests", type=int, help="record page requests per side")
+    p.add_argument("--admin-saves", type=int, help="layout saves in the designer")
     p.add_argument("--seed", type=int, default=20261122)
     p.add_argument(
         "--profile",
@@ -319,6 +323,19 @@ def run_database(db: bench_env.Database, args, results: list[Result], info: dict
             report(results, bench_pages.bench_pages(env, sizes["page_requests"]))
         except Exception as exc:  # noqa: BLE001
             report(results, failed("pages", kind, exc))
+
+    if "admin" in args.benches:
+        print(
+            f"-- 10. admin: {sizes['admin_saves']} layout saves in the designer, each shown "
+            "on a record page served by another process",
+            flush=True,
+        )
+        try:
+            import bench_admin
+
+            report(results, bench_admin.bench_admin(env, sizes["admin_saves"]))
+        except Exception as exc:  # noqa: BLE001
+            report(results, failed("admin", kind, exc))
 
     env.runtime.dispose()
 

@@ -108,24 +108,25 @@ class MetadataAPI(PackOperations):
                 if dry_run:
                     raise _DryRun
                 schema_sync.apply(conn, plan)
-                propagation.backfill(
-                    conn, compile_definitions(defs), old, system_context(actor, conn)
-                )
+                # Compiled once: the backfill uses it, then (with the new version) the cache.
+                compiled = compile_definitions(defs)
+                propagation.backfill(conn, compiled, old, system_context(actor, conn))
                 outcome["version"] = store.save(conn, before, after, actor=actor, summary=summary)
+                current = replace(defs, version=outcome["version"])
+                compiled.definitions = outcome["defs"] = current
+                outcome["compiled"] = compiled
                 changed = _changed_keys(before.effective(), after.effective())
                 for hook in self.after_change:
-                    hook(conn, changed, replace(defs, version=outcome["version"]))
+                    hook(conn, changed, current)
                 if then is not None:
-                    current = replace(defs, version=outcome["version"])
-                    self.cache.use(conn, compile_definitions(current))
+                    self.cache.use(conn, compiled)
                     then(conn, current)
         except _DryRun:
             if "unchanged" in outcome:
                 return ChangeResult(0, schema_sync.Plan(), None, applied=False)
             return ChangeResult(0, outcome["plan"], outcome["defs"], applied=False)
-        defs = replace(outcome["defs"], version=outcome["version"])
-        self.cache.prime(compile_definitions(defs))
-        return ChangeResult(outcome["version"], outcome["plan"], defs, applied=True)
+        self.cache.prime(outcome["compiled"])
+        return ChangeResult(outcome["version"], outcome["plan"], outcome["defs"], applied=True)
 
     # -- packs: install, upgrade, uninstall … come from PackOperations -----
 
