@@ -191,9 +191,9 @@ def test_a_refused_field_shows_each_problem_at_its_control_and_saves_nothing(adm
         "return_type": "decimal",
     }
     html = _text(_field(admin, "formula", formula))
-    assert "Unknown name `nope`" in re.search(r'data-control="formula".*?</div>', html, re.S).group(
-        0
-    )
+    at_formula = re.search(r'data-testid="problem-formula">(.*?)</p>', html, re.S).group(1)
+    assert "Unknown name `nope`" in at_formula
+    assert 'data-testid="formula-editor"' in html  # the shared formula editor, with its check
     pattern = {"label_zh": "号", "label_en": "No", "api_name": "trip_no", "pattern": "ST-{YYYY}"}
     html = _text(_field(admin, "auto_number", pattern))
     assert "exactly one counter" in html

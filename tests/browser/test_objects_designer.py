@@ -69,6 +69,11 @@ def test_the_designer_pages_fit_the_screen(request, ui, width):
     page.wait_for_selector("[data-testid=picklist-values]")
     assert ui.fits_width(page), f"the picklist editor is wider than the {width} screen"
     ui.shoot(page, "admin-field-picklist")
+    page.goto("/admin/objects/opportunity/fields/weighted_amount")  # a formula a pack locked
+    page.wait_for_selector("[data-testid=field-lock]")
+    assert page.locator("[data-testid=formula-editor]").count() == 1
+    assert ui.fits_width(page), f"the formula field page is wider than the {width} screen"
+    ui.shoot(page, "admin-field-locked-formula")
 
 
 def test_an_admin_builds_an_object_with_five_fields_and_uses_it(desk, ui, site):
