@@ -82,7 +82,16 @@ CHOICE_LABELS = {
 }
 
 #: Properties every field has, besides its type's options.
-COMMON = ("label", "help", "description", "required", "unique", "indexed", "track_history")
+COMMON = (
+    "label",
+    "help",
+    "description",
+    "required",
+    "unique",
+    "indexed",
+    "track_history",
+    "default_formula",
+)
 #: Checkboxes whose value when absent from a definition is true.
 TRUE_BY_DEFAULT = frozenset({"track_history", "stored"})
 #: Computed types: nobody types their value, so it cannot be required.
@@ -174,6 +183,19 @@ def _child_fields(obj: ObjectDef, objects, *, lookups: bool) -> list[str]:
     return sorted(names)
 
 
+def controlling_values(obj: ObjectDef, itself: str | None) -> list[tuple[str, list[str]]]:
+    """For dependent picklists: each possible controlling field with the values it has."""
+    out = []
+    for f in obj.live_fields:
+        if f.api_name == itself:
+            continue
+        if f.type == "picklist":
+            out.append((f.api_name, [v["api_name"] for v in f.options["values"]]))
+        elif f.type == "boolean":
+            out.append((f.api_name, ["true", "false"]))
+    return out
+
+
 def common_controls(type_name: str) -> list[str]:
     """The common properties this type's form offers."""
     if type_name in COMPUTED:
@@ -205,6 +227,7 @@ _COMMON_KINDS = {
     "unique": "checkbox",
     "indexed": "checkbox",
     "track_history": "checkbox",
+    "default_formula": "text",
 }
 
 

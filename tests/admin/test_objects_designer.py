@@ -267,6 +267,9 @@ def test_a_dependent_picklist_names_its_controlling_field_and_mapping(admin):
     assert [v["valid_for"] for v in definition["values"]] == [["hot"], ["hot", "cold"]]
     usage = _text(admin.get("/admin/objects/site_trip/fields/heat"))
     assert "site_trip.follow_up_kind" in usage and "controlling_field" in usage
+    hint = _text(admin.get("/admin/objects/site_trip/fields/follow_up_kind"))
+    listed = re.search(r'data-testid="controlling-values".*?</details>', hint, re.S).group(0)
+    assert "heat" in listed and "hot, cold" in listed
 
 
 def test_auto_number_preview_shows_the_next_value(admin):
@@ -352,3 +355,43 @@ def test_a_field_a_pack_locked_is_read_only_with_the_reason(admin):
     assert 'title="field:opportunity.weighted_amount is locked' in _text(
         admin.get("/admin/objects/opportunity")
     )
+
+
+def test_an_objects_settings_are_patched_and_show_on_its_business_pages(admin):
+    _object(admin)
+    page = _text(admin.get("/admin/objects/site_trip/settings"))
+    assert 'data-testid="object-settings"' in page and 'value="name" selected' in page
+    form = {
+        "label_zh": "出差考察",
+        "label_en": "Site trip",
+        "plural_label_zh": "出差考察",
+        "plural_label_en": "Site trips",
+        "name_field": "name",
+        "description": "客户现场考察记录",
+    }
+    assert admin.post("/admin/objects/site_trip/settings", form).status_code == 302
+    definition = admin.runtime.metadata.definition("object", "site_trip")
+    assert definition["label"]["zh-CN"] == "出差考察"
+    assert definition["description"] == "客户现场考察记录"
+    assert "出差考察" in _text(admin.get("/o/site_trip"))
+    refused = admin.post("/admin/objects/site_trip/settings", {**form, "label_zh": ""})
+    assert refused.status_code == 422
+    at_label = re.search(r'data-control="label".*?</fieldset>', _text(refused), re.S).group(0)
+    assert 'data-testid="problem-label"' in at_label
+    assert admin.runtime.metadata.definition("object", "site_trip")["label"]["zh-CN"] == "出差考察"
+
+
+def test_a_default_formula_is_saved_with_the_field(admin):
+    _object(admin)
+    city = {
+        "label_zh": "城市",
+        "label_en": "City",
+        "api_name": "city",
+        "default_formula": "'上海'",
+        "track_history": "1",
+    }
+    assert _field(admin, "text", city).status_code == 302
+    assert _definition(admin, "site_trip.city")["default_formula"] == "'上海'"
+    page = _text(admin.get("/admin/objects/site_trip/fields/city"))
+    editor = re.search(r'data-control="default_formula".*?</textarea>', page, re.S).group(0)
+    assert "'上海'</textarea>" in editor
