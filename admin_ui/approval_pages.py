@@ -226,6 +226,8 @@ def _designer(raw: dict[str, Any], *, new: bool, problems: Problems | None = Non
 #: The properties each kind of card edits; the others are kept as they are (``extra``).
 EDITED = {
     "approval": {
+        "on_approve",
+        "on_reject",
         "label",
         "approvers",
         "mode",

@@ -108,6 +108,7 @@
     if (editable.length) {
       node.editable_fields = Array.prototype.map.call(editable, function (el) { return el.value; });
     }
+    eventActions(card.querySelectorAll(".node-more > .event-actions"), node);
     node.next = next;
     return node;
   }
@@ -197,6 +198,15 @@
     return out;
   }
 
+  // Each event's actions onto ``target`` (the flow or a node); an event left empty is left
+  // out unless the definition had it (as an empty list).
+  function eventActions(sets, target) {
+    sets.forEach(function (set) {
+      var list = actions(set);
+      if (list.length || set.dataset.present === "1") target[set.dataset.event] = list;
+    });
+  }
+
   // -- the whole flow -----------------------------------------------------------------------
 
   function definition() {
@@ -220,10 +230,7 @@
     nodes.push({ id: end, type: "end" });
     flow.start = firstOf(root, end);
     flow.nodes = nodes;
-    form.querySelectorAll(".event-actions").forEach(function (set) {
-      var list = actions(set);
-      if (list.length || set.dataset.present === "1") flow[set.dataset.event] = list;
-    });
+    eventActions(form.querySelectorAll(".flow-actions .event-actions"), flow);
     return flow;
   }
 

@@ -84,13 +84,13 @@ def test_the_admin_builds_the_seed_chain_and_a_quote_reaches_the_manager(desk, n
     approvers = card(desk, tech).locator("[data-k=approvers]")
     approvers.locator(".remove-person").click()
     expect(desk.locator("[data-testid=check-failed]")).to_be_visible()
-    flagged = card(desk, tech).locator("[data-problems] li")
+    flagged = card(desk, tech).locator(":scope > [data-problems] li")
     expect(flagged).to_have_text("审批人：还没有选择。")
-    expect(card(desk, finance).locator("[data-problems] li")).to_have_count(0)
+    expect(card(desk, finance).locator(":scope > [data-problems] li")).to_have_count(0)
     approvers.locator(":scope > .add-person").click()
     approvers.locator(".person [data-p=role]").select_option("tech_lead")
     expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
-    expect(card(desk, tech).locator("[data-problems]")).to_be_hidden()
+    expect(card(desk, tech).locator(":scope > [data-problems]")).to_be_hidden()
     ui.shoot(desk, "admin-approval-designer")
 
     desk.locator("[data-testid=save]").click()
@@ -189,6 +189,11 @@ def test_a_condition_branch_sends_large_contracts_through_an_extra_node(desk, ui
     person = vp.locator("[data-k=approvers] .person").first
     person.locator("[data-p=type]").select_option("role")
     person.locator("[data-p=role]").select_option("sales_vp")
+    vp.locator("summary", has_text="本节点的动作").click()
+    on_approve = vp.locator(".event-actions[data-event=on_approve]")
+    on_approve.locator(".add-set-field").click()
+    on_approve.locator("[data-a=field]").select_option("remarks")
+    on_approve.locator("[data-a=formula]").fill("'副总裁已批准'")
     expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
 
     # A CC card added at the end, moved up above the condition, then deleted again.
@@ -215,3 +220,6 @@ def test_a_condition_branch_sends_large_contracts_through_an_extra_node(desk, ui
         {"next": "end"},
     ]
     assert stored["nodes"][2]["approvers"] == [{"type": "role", "role": "sales_vp"}]
+    assert stored["nodes"][2]["on_approve"] == [
+        {"type": "update_fields", "values": {"remarks": "'副总裁已批准'"}}
+    ]
