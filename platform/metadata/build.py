@@ -281,6 +281,7 @@ def _others(effective: Mapping[str, Component], compiler: FormulaCompiler):
                 compiler.compile_filter(comp.key, d["object"], d.get("filter")),
                 d.get("sort"),
                 d.get("shared", True),
+                tuple(d.get("roles", ())),
             )
         elif comp.kind == "role":
             roles[d["api_name"]] = RoleDef(

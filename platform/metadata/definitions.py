@@ -158,6 +158,7 @@ class ListViewDef:
     filter: Any = None  # CompiledExpression or None
     sort: str | None = None
     shared: bool = True
+    roles: tuple[str, ...] = ()  # roles that see the view; empty for everyone
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,11 +40,14 @@ def check(
         yield from _object_refs(obj)
         for f in obj.live_fields:
             yield from _field_refs(objects, obj, f)
+    yield from _same_assignment(effective)
     for comp in effective.values():
         if comp.kind == "layout":
             yield from _layout_refs(objects, comp)
+            yield from _layout_names(effective, comp)
         elif comp.kind == "list_view":
             yield from _list_view_refs(objects, comp)
+            yield from _unknown_roles(effective, comp)
         elif comp.kind == "role":
             yield from _role_refs(objects, comp)
 
@@ -165,6 +168,56 @@ def _layout_refs(objects, comp: Component) -> Iterator[Problem]:
                 f"/related_lists/{r}",
                 f"{related['object']}.{related['via']} is not a lookup to {obj.api_name}",
             )
+
+
+def _layout_names(effective: Mapping[str, Component], comp: Component) -> Iterator[Problem]:
+    """The layout's buttons are manual automations of its object; its roles exist."""
+    d = comp.definition
+    for i, name in enumerate(d.get("buttons", [])):
+        automation = effective.get(f"automation:{d['object']}.{name}")
+        trigger = automation.definition.get("trigger", {}) if automation else {}
+        if trigger.get("type") != "manual":
+            yield Problem(
+                comp.key,
+                f"/buttons/{i}",
+                f"{name!r} is not a manual automation of {d['object']}",
+            )
+    yield from _unknown_roles(effective, comp)
+
+
+def _same_assignment(effective: Mapping[str, Component]) -> Iterator[Problem]:
+    """Two layouts of an object that would be picked for the same record type and role.
+
+    A record page takes the most specific layout (roles, then record types); two layouts
+    equally specific that share a record type and a role leave the choice to their names.
+    """
+    layouts = sorted((c for c in effective.values() if c.kind == "layout"), key=lambda c: c.key)
+    for i, one in enumerate(layouts):
+        for other in layouts[i + 1 :]:
+            if _overlap(one.definition, other.definition):
+                for comp, rival in ((one, other), (other, one)):
+                    yield Problem(
+                        comp.key,
+                        "/record_types" if comp.definition.get("record_types") else "/roles",
+                        f"layout {rival.key.split(':', 1)[1]!r} is already assigned to the "
+                        "same record types and roles; give each layout its own",
+                    )
+
+
+def _overlap(a: dict, b: dict) -> bool:
+    if a["object"] != b["object"]:
+        return False
+    for prop in ("record_types", "roles"):
+        mine, theirs = set(a.get(prop) or ()), set(b.get(prop) or ())
+        if bool(mine) != bool(theirs) or (mine and not mine & theirs):
+            return False
+    return True
+
+
+def _unknown_roles(effective: Mapping[str, Component], comp: Component) -> Iterator[Problem]:
+    for i, name in enumerate(comp.definition.get("roles", [])):
+        if f"role:{name}" not in effective:
+            yield Problem(comp.key, f"/roles/{i}", f"there is no role {name!r}")
 
 
 def _list_view_refs(objects, comp: Component) -> Iterator[Problem]:

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from trellis.runtime.errors import Forbidden, NotFound, TrellisError
 from trellis.web import pages
 from trellis.web.i18n import label
-from trellis.web.metadata_view import access, compiled, object_runtime
+from trellis.web.metadata_view import access, compiled, layout_for, object_runtime
 from trellis.web.panels import record_panel
 from trellis.web.sessions import page_context, runtime
 
@@ -27,11 +27,21 @@ def manual_automations(object_name: str) -> list:
     return [a for a in found if a.trigger.type == "manual"]
 
 
+def layout_buttons(obj, record, found: list) -> list:
+    """The automations the record's layout names as buttons, in its order (all if it names none)."""
+    layout = layout_for(obj.api_name, record.get("record_type"))
+    chosen = layout.definition.get("buttons") if layout else None
+    if chosen is None:
+        return found
+    by_name = {a.api_name: a for a in found}
+    return [by_name[name] for name in chosen if name in by_name]
+
+
 @record_panel("top", order=20)
 def automation_buttons(obj, record):
     if not access(obj.api_name).edit:
         return None
-    found = manual_automations(obj.api_name)
+    found = layout_buttons(obj, record, manual_automations(obj.api_name))
     if not found:
         return None
     return render_template("_automation_buttons.html", object=obj, record=record, automations=found)

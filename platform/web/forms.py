@@ -22,6 +22,7 @@ from trellis.runtime.database import begin_write
 from trellis.runtime.errors import StaleVersion, TrellisError
 from trellis.web import pages
 from trellis.web.display import Names, cell, picklist_options, value_type
+from trellis.web.i18n import label
 from trellis.web.metadata_view import access, layout_for, object_runtime
 from trellis.web.record_page import layout_sections
 from trellis.web.sessions import page_context, runtime
@@ -52,6 +53,23 @@ def form_values(sections: list[dict]) -> dict:
             raw = request.form.get(name, "").strip()
             data[name] = raw or None
     return data
+
+
+def missing_required(sections: list[dict], data: dict, record: dict) -> dict[str, str]:
+    """Fields the layout makes required that the form leaves empty, with the message for each.
+
+    The records service checks the fields' own ``required``; a layout may require more
+    (``{"field": "industry", "required": true}``), and only the form knows its layout.
+    """
+    missing = {}
+    for item in (item for s in sections for item in s["items"]):
+        f = item["field"]
+        if not item["required"] or f.required or item["read_only"] or value_type(f) == "boolean":
+            continue
+        value = data.get(f.api_name, record.get(f.api_name))
+        if value is None or value == "" or value == []:
+            missing[f.api_name] = _("%(field)s is required.", field=label(f.label))
+    return missing
 
 
 def _render(obj, sections, record, *, status=200, errors=None, message=None, duplicates=None):
@@ -107,6 +125,9 @@ def create_page(object_name: str):
     if record_type:
         data["record_type"] = record_type
     confirmed = request.form.get("confirm_duplicates") == "1"
+    missing = missing_required(sections, data, {})
+    if missing:
+        return _render(obj, sections, data, status=422, errors=missing)
     try:
         with begin_write(runtime().engine) as conn:
             result = runtime().records.create(ctx.on(conn), object_name, data)
@@ -137,6 +158,9 @@ def edit_page(object_name: str, record_id: int):
         return _render(obj, sections, record)
     data = form_values(sections)
     version = request.form.get("version", "")
+    missing = missing_required(sections, data, record)
+    if missing:
+        return _render(obj, sections, {**record, **data}, status=422, errors=missing)
     try:
         runtime().records.update(
             ctx,

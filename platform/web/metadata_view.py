@@ -45,7 +45,13 @@ def shown_fields(obj: ObjectDef, names, hidden=frozenset()) -> list[FieldDef]:
 
 
 def list_views(object_name: str) -> list:
-    views = [v for v in definitions().list_views.values() if v.object_name == object_name]
+    """The object's list views the viewer sees: those for everyone and for one of their roles."""
+    roles = set(page_context().principal.roles)
+    views = [
+        v
+        for v in definitions().list_views.values()
+        if v.object_name == object_name and (not v.roles or roles.intersection(v.roles))
+    ]
     return sorted(views, key=lambda v: v.api_name)
 
 
