@@ -223,3 +223,36 @@ def test_a_condition_branch_sends_large_contracts_through_an_extra_node(desk, ui
     assert stored["nodes"][2]["on_approve"] == [
         {"type": "update_fields", "values": {"remarks": "'副总裁已批准'"}}
     ]
+
+
+def test_a_parallel_card_has_finance_and_the_technical_lead_review_side_by_side(desk, ui, site):
+    ui.sign_in(desk, "admin")
+    desk.goto("/admin/approvals/new?object=contract")
+    desk.wait_for_selector("#approval-form.designer-ready")
+    settings = desk.locator(".flow-settings")
+    settings.locator("[data-f='label.zh-CN']").fill("平行评审")
+    settings.locator("[data-f='label.en']").fill("Side by side review")
+    settings.locator("[data-f=active]").uncheck()
+    desk.locator(".chain-root > .add-step [data-add=parallel]").click()
+    split = desk.locator(".step[data-kind=parallel]")
+    expect(desk.locator("[data-testid=check-failed]")).to_be_visible()  # two empty branches
+    expect(split.locator(":scope > .node-card > [data-problems] li").first).to_be_visible()
+    for i, role in enumerate(("finance", "tech_lead")):
+        branch = split.locator(":scope > .branches > .branch").nth(i)
+        branch.locator(":scope > .add-step [data-add=approval]").click()
+        person = branch.locator(".step .person").first
+        person.locator("[data-p=type]").select_option("role")
+        person.locator("[data-p=role]").select_option(role)
+    expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
+    desk.locator("[data-testid=save]").click()
+    desk.wait_for_url("**/admin/approvals/contract.side_by_side_review")
+    nodes = site.runtime.metadata.definition("approval_flow", "contract.side_by_side_review")[
+        "nodes"
+    ]
+    kinds = [n["type"] for n in nodes]
+    assert kinds == ["approval", "parallel", "approval", "approval", "join", "end"]
+    parallel, join = nodes[1], nodes[4]
+    assert parallel["branches"] == [nodes[2]["id"], nodes[3]["id"]]
+    assert parallel["join"] == join["id"] and join["next"] == "end"
+    assert nodes[2]["next"] == nodes[3]["next"] == join["id"]
+    assert [n["approvers"][0]["role"] for n in nodes[2:4]] == ["finance", "tech_lead"]
