@@ -170,23 +170,33 @@ def _checked(*, dry_run: bool) -> tuple[dict[str, Any], Problems]:
 _REQUIRED = re.compile(r"^'([a-z_]+)' is a required property")
 
 
+#: The graph's "branch 0 of 'route' has no 'when' but is not the last branch".
+_OTHERWISE_FIRST = re.compile(r"^branch \d+ of '[^']*' has no 'when' but is not the last")
+_EMPTY = re.compile(r"^[a-z_]+ is empty;")
+#: The properties whose absence ``_plain`` names, by the words of their control.
+_MISSING = {
+    "approvers": _l("Approvers"),
+    "recipients": _l("Send a copy to"),
+    "message": _l("Message"),
+    "users": _l("Usernames"),
+    "role": _l("Role"),
+    "field": _l("Field"),
+    "formula": _l("Formula"),
+    "label": _l("Name"),
+}
+
+
 def _plain(problem: dict[str, Any]) -> dict[str, Any]:
-    """A missing property said in the admin's words (other messages stay the engine's)."""
-    found = _REQUIRED.match(str(problem.get("message", "")))
-    what = (
-        {
-            "approvers": _("Approvers"),
-            "recipients": _("Send a copy to"),
-            "message": _("Message"),
-            "users": _("Usernames"),
-            "role": _("Role"),
-            "field": _("Field"),
-            "formula": _("Formula"),
-            "label": _("Name"),
-        }.get(found.group(1))
-        if found
-        else None
-    )
+    """What the admin meets most while editing, in their words; other messages stay the
+    engine's (they name the property and the fix)."""
+    message = str(problem.get("message", ""))
+    if _OTHERWISE_FIRST.match(message):
+        plain = _("Only the last branch may go without a condition (otherwise): write one here.")
+        return {**problem, "message": plain}
+    found = _REQUIRED.match(message)
+    empty = _EMPTY.match(message)  # "users is empty; it needs at least one entry"
+    prop = found.group(1) if found else str(problem.get("pointer", "")).rsplit("/", 1)[-1]
+    what = _MISSING.get(prop) if found or empty else None
     if what is None:
         return problem
     return {**problem, "message": _("%(what)s: nothing is chosen yet.", what=what)}

@@ -185,6 +185,19 @@ def test_a_broken_chain_is_refused_with_each_problem_at_its_node(admin, crm):
     assert "审批人：还没有选择。" in _card(html, "tech_lead").split("</ul>")[0]
     assert "还没有选择" not in _card(html, "sales_manager").split("</ul>")[0]
 
+    nobody = seed_chain()
+    nobody["nodes"][2]["approvers"] = [{"type": "user", "users": []}]
+    check = _text(_post(admin, "/admin/approvals/check", nobody))
+    assert '<li data-node="finance" data-message="用户名：还没有选择。"' in check
+
+    otherwise_first = seed_chain(start="route")
+    otherwise_first["nodes"].insert(
+        0,
+        {"id": "route", "type": "condition", "branches": [{"next": "tech_lead"}, {"next": "end"}]},
+    )
+    check = _text(_post(admin, "/admin/approvals/check", otherwise_first))
+    assert re.search(r'<li data-node="route" data-branch="0" data-message="只有最后一个分支', check)
+
     bad_condition = seed_chain(start="route")
     bad_condition["nodes"].insert(
         0,
