@@ -10,6 +10,7 @@ formulas get the formula editor and picklist values their own editor (``objects_
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -255,13 +256,14 @@ def _read(form, definition: dict, name: str, kind: str, current: dict) -> None:
 
 def _number(text: str, kind: str) -> Any:
     try:
-        return int(text) if kind == "integer" else _plain(float(text))
+        number = int(text) if kind == "integer" else float(text)
     except ValueError:
         return text
-
-
-def _plain(value: float) -> int | float:
-    return int(value) if value.is_integer() else value
+    if isinstance(number, float):
+        if not math.isfinite(number):
+            return text
+        return int(number) if number.is_integer() else number
+    return number
 
 
 def changes(current: dict, new: dict, managed: list[str]) -> dict[str, Any]:

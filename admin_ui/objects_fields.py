@@ -66,8 +66,9 @@ def field_page(name: str, field_name: str):
     controls = option_controls(f.type, obj, definitions().objects)
     values, problems, status = current, {}, 200
     if request.method == "POST":
-        values = {**current, **definition_from_form(request.form, f.type, controls, current)}
         managed = common_controls(f.type) + [c.name for c in controls]
+        kept = {k: v for k, v in current.items() if k not in managed}  # what the form does not edit
+        values = {**kept, **definition_from_form(request.form, f.type, controls, current)}
         edit = changes(current, values, managed)
         try:
             if edit:

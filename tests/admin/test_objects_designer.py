@@ -395,3 +395,52 @@ def test_a_default_formula_is_saved_with_the_field(admin):
     page = _text(admin.get("/admin/objects/site_trip/fields/city"))
     editor = re.search(r'data-control="default_formula".*?</textarea>', page, re.S).group(0)
     assert "'上海'</textarea>" in editor
+
+
+#: The least each field type's form needs (roll-ups are added to account above).
+MINIMAL = {
+    "picklist": {"value_api_name": ["a1"], "value_zh": ["甲"], "value_en": ["A"]},
+    "multi_picklist": {"value_api_name": ["b1"], "value_zh": ["乙"], "value_en": ["B"]},
+    "lookup": {"target": "account"},
+    "auto_number": {"pattern": "N-{000}"},
+    "formula": {"formula": "1 + 1", "return_type": "integer"},
+}
+
+
+def test_every_field_type_the_platform_has_can_be_added(admin):
+    _object(admin)
+    types = re.findall(
+        r'data-type="([a-z_]+)"', _text(admin.get("/admin/objects/site_trip/fields/new"))
+    )
+    assert {"text", "currency", "picklist", "lookup", "formula", "rollup", "boolean"} <= set(types)
+    for type_name in types:
+        if type_name == "rollup":
+            continue
+        api_name = f"f_{type_name}"
+        form = {"label_zh": type_name, "label_en": type_name, "api_name": api_name}
+        response = _field(admin, type_name, {**form, **MINIMAL.get(type_name, {})})
+        assert response.status_code == 302, (type_name, _text(response)[-3000:])
+        assert _definition(admin, f"site_trip.{api_name}")["type"] == type_name
+    new = _text(admin.get("/o/site_trip/new"))
+    for name in ("f_text", "f_boolean", "f_multi_picklist", "f_datetime", "f_percent", "f_user"):
+        assert f'name="{name}"' in new, name
+
+
+def test_clearing_a_control_removes_its_property(admin):
+    _object(admin)
+    place = {
+        "label_zh": "地点",
+        "label_en": "Place",
+        "api_name": "place",
+        "length": "80",
+        "help_zh": "城市和场馆",
+        "help_en": "City and venue",
+        "track_history": "1",
+    }
+    assert _field(admin, "text", place).status_code == 302
+    assert _definition(admin, "site_trip.place")["help"]["en"] == "City and venue"
+    admin.get("/admin/objects/site_trip/fields/place")
+    edit = {"label_zh": "地点", "label_en": "Place", "length": "", "track_history": "1"}
+    assert admin.post("/admin/objects/site_trip/fields/place", edit).status_code == 302
+    definition = _definition(admin, "site_trip.place")
+    assert "help" not in definition and "length" not in definition
