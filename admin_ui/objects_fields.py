@@ -109,6 +109,22 @@ def _form_page(obj, type_name, controls, values, problems, *, new, field=None):
     )
 
 
+@admin.post("/objects/<name>/fields/name-check")
+def field_name_check(name: str):
+    """The new field's API name, checked as the admin types (htmx): a dry run of adding a
+    text field of that name says whether it is free, reserved or badly formed."""
+    designed_object(name)
+    api_name = (request.form.get("api_name") or "").strip()
+    probe = {"api_name": api_name, "type": "text", "label": {"zh-CN": "-", "en": "-"}}
+    problems: list[str] = []
+    if api_name:
+        try:
+            runtime().metadata.add_field(actor(), name, probe, dry_run=True)
+        except TrellisError as exc:
+            problems = problems_at(exc, f"field:{name}.{api_name}").get("api_name", [])
+    return render_template("admin/field_name.html", problems=problems, checked=bool(api_name))
+
+
 @admin.get("/objects/<name>/auto-number-preview")
 def auto_number_preview(name: str):
     """The next value an auto-number pattern gives (htmx, as the admin types the pattern)."""

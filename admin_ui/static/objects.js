@@ -27,7 +27,9 @@
     var touched = name.value !== "";
     name.addEventListener("input", function () { touched = name.value !== ""; });
     english.addEventListener("input", function () {
-      if (!touched) name.value = snakeCase(english.value);
+      if (touched) return;
+      name.value = snakeCase(english.value);
+      name.dispatchEvent(new Event("proposed")); // htmx checks the proposed name too
     });
   }
 

@@ -444,3 +444,14 @@ def test_clearing_a_control_removes_its_property(admin):
     assert admin.post("/admin/objects/site_trip/fields/place", edit).status_code == 302
     definition = _definition(admin, "site_trip.place")
     assert "help" not in definition and "length" not in definition
+
+
+def test_a_new_fields_api_name_is_checked_as_it_is_typed(admin):
+    _object(admin)
+    admin.get("/admin/objects/site_trip/fields/new/text")
+    check = "/admin/objects/site_trip/fields/name-check"
+    assert 'data-testid="field-api-name-ok"' in _text(admin.post(check, {"api_name": "city"}))
+    assert "已被占用" in _text(admin.post(check, {"api_name": "name"}))  # taken
+    assert "system field" in _text(admin.post(check, {"api_name": "owner"}))
+    assert "must start with a lowercase letter" in _text(admin.post(check, {"api_name": "1; x"}))
+    assert 'data-field="city"' not in _text(admin.get("/admin/objects/site_trip"))

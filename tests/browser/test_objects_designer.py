@@ -96,6 +96,7 @@ def test_an_admin_builds_an_object_with_five_fields_and_uses_it(desk, ui, site):
 
     new_field(desk, "text", "城市", "City")
     assert desk.input_value("[data-testid=field-api-name]") == "city"
+    desk.wait_for_selector("[data-testid=field-api-name-ok]")  # the proposed name is free
     desk.fill("input[name=length]", "60")
     save_field(desk, "city")
     new_field(desk, "currency", "展位费", "Booth fee")
