@@ -69,6 +69,13 @@ def test_the_designer_pages_fit_the_screen(request, ui, width):
     page.wait_for_selector("[data-testid=picklist-values]")
     assert ui.fits_width(page), f"the picklist editor is wider than the {width} screen"
     ui.shoot(page, "admin-field-picklist")
+    for url, shot in [
+        ("/admin/objects/new", "admin-object-new-form"),
+        ("/admin/objects/lead/fields/new/rollup", "admin-field-new-rollup"),
+    ]:
+        page.goto(url)
+        assert ui.fits_width(page), f"{url} is wider than the {width} screen"
+        ui.shoot(page, shot)
     page.goto("/admin/objects/opportunity/fields/weighted_amount")  # a formula a pack locked
     page.wait_for_selector("[data-testid=field-lock]")
     assert page.locator("[data-testid=formula-editor]").count() == 1
