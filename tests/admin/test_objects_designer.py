@@ -70,7 +70,9 @@ def test_creating_an_object_proposes_and_checks_its_api_name(admin):
     assert 'value="site_trip"' in proposed and 'data-testid="api-name-ok"' in proposed
     taken = {**LABEL, "api_name": "lead", "api_name_edited": "1"}
     html = _text(admin.post("/admin/objects/name-check", taken))
-    assert 'data-testid="api-name-problem"' in html and "已被占用" in html  # taken
+    assert (
+        'data-testid="api-name-problem"' in html and "API 名称已被" in html
+    )  # taken (either catalog's wording)
     reserved = _text(admin.post("/admin/objects/name-check", {**taken, "api_name": "select"}))
     assert "reserved word" in reserved
     _object(admin)
@@ -451,7 +453,7 @@ def test_a_new_fields_api_name_is_checked_as_it_is_typed(admin):
     admin.get("/admin/objects/site_trip/fields/new/text")
     check = "/admin/objects/site_trip/fields/name-check"
     assert 'data-testid="field-api-name-ok"' in _text(admin.post(check, {"api_name": "city"}))
-    assert "已被占用" in _text(admin.post(check, {"api_name": "name"}))  # taken
+    assert "API 名称已被" in _text(admin.post(check, {"api_name": "name"}))  # taken
     assert "system field" in _text(admin.post(check, {"api_name": "owner"}))
     assert "must start with a lowercase letter" in _text(admin.post(check, {"api_name": "1; x"}))
     assert 'data-field="city"' not in _text(admin.get("/admin/objects/site_trip"))

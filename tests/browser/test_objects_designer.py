@@ -19,9 +19,13 @@ def drag(page: Page, source, target) -> None:
     page.mouse.down()
     page.mouse.move(x + 2, y - 6, steps=5)
     page.wait_for_timeout(100)
+    # SortableJS ignores the pointer over rows still animating a swap: pause between stages.
     page.mouse.move(end["x"] + 20, end["y"] + end["height"] / 2, steps=20)
+    page.wait_for_timeout(300)
     page.mouse.move(end["x"] + 20, end["y"] + 3, steps=10)
+    page.wait_for_timeout(300)
     page.mouse.move(end["x"] + 20, end["y"] + 1, steps=5)
+    page.wait_for_timeout(200)
     page.mouse.up()
 
 
