@@ -25,6 +25,11 @@ def listable(obj: ObjectDef) -> list:
     return [f for f in obj.live_fields if f.api_name not in UNLISTABLE]
 
 
+def sortable(obj: ObjectDef) -> list:
+    """Fields a list can be sorted by: stored ones (date-times included)."""
+    return [f for f in obj.live_fields if f.stored and f.api_name not in UNLISTABLE]
+
+
 def builder_rows() -> list[tuple[str, str, str]]:
     form = request.form
     return [

@@ -23,6 +23,7 @@ from trellis.admin_ui.list_view_model import (
     listable,
     posted_view,
     sort_rows,
+    sortable,
     view_problems,
 )
 from trellis.admin_ui.packs_page import actor
@@ -70,7 +71,7 @@ def _page(obj, view: dict, *, key, seen, builder=None, problems=None, status=200
         fields=fields,
         chosen=chosen,
         available=[f for f in listable(obj) if f.api_name not in chosen],
-        sortable=filterable(obj),
+        sortable=sortable(obj),
         sorts=sort_rows(view.get("sort")),
         builder=builder or [("", "eq", "")] * 3,
         # a refused form shows the expression as typed (its builder rows are shown apart)
@@ -91,7 +92,7 @@ def list_view_new():
     taken = {v.api_name for v in definitions().list_views.values() if v.object_name == obj.api_name}
     names = [obj.name_field] if obj.name_field else []
     draft = {
-        "api_name": name_from_label("view", taken),
+        "api_name": name_from_label("new view", taken),
         "object": obj.api_name,
         "label": {"zh-CN": "", "en": ""},
         "columns": [*names, "owner", "updated_at"],

@@ -67,6 +67,9 @@ def test_the_views_page_lists_each_objects_views(admin, crm):
     designer = _html(admin.get(URL))
     assert 'data-testid="column-company_name"' in designer
     assert 'data-testid="formula-editor"' in designer  # the shared formula editor for the filter
+    sort = re.search(r'name="sort0">(.*?)</select>', designer, re.S).group(1)
+    assert '<option value="created_at" selected>' in sort  # the view's "-created_at" is kept
+    assert re.search(r'<option value="desc"\s+selected>', designer)
 
 
 def test_column_order_filter_and_sort_show_on_the_list(admin, crm):
