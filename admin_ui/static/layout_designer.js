@@ -93,10 +93,14 @@
     fieldList(palette, true);
     sections.querySelectorAll("[data-section]").forEach(sectionCard);
     window.Sortable.create(sections, {
-      animation: 150, handle: ".ld-section-handle", draggable: "[data-section]", onSort: changed,
+      animation: 150, handle: ".ld-section-handle", draggable: "[data-section]",
+      forceFallback: true, fallbackTolerance: 3, onSort: changed,
     });
     form.querySelectorAll("[data-related], [data-buttons]").forEach(function (list) {
-      window.Sortable.create(list, { animation: 150, handle: ".ld-handle", onSort: changed });
+      window.Sortable.create(list, {
+        animation: 150, handle: ".ld-handle", forceFallback: true, fallbackTolerance: 3,
+        onSort: changed,
+      });
     });
 
     form.addEventListener("click", function (event) {

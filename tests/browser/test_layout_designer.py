@@ -150,3 +150,27 @@ def test_list_view_columns_dragged_into_order_show_on_the_list(desk, ui, site):
     desk.click("[data-testid=open-list]")
     expect(desk.locator("thead th").last).to_contain_text("职务")
     ui.shoot(desk, "admin-list-view-result")
+
+
+def test_a_section_dragged_by_its_handle_moves_up_in_the_preview(desk, ui):
+    ui.sign_in(desk, "admin")
+    desk.goto("/admin/layouts/opportunity.standard")  # lead.standard: changed above
+    expect(desk.locator("form.layout-designer.draggable")).to_be_visible()
+    sections = desk.locator("[data-sections] > [data-section]")
+    names = sections.locator('[data-prop="label_zh"]')
+    first, second = names.nth(0).input_value(), names.nth(1).input_value()
+    handle = sections.nth(1).locator(".ld-section-handle")
+    target = sections.nth(0).locator(".ld-section-head")
+    handle.scroll_into_view_if_needed()
+    start, end = handle.bounding_box(), target.bounding_box()
+    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    desk.mouse.move(x, y)
+    desk.mouse.down()
+    desk.mouse.move(x, y - 10, steps=5)
+    desk.mouse.move(x, end["y"] + 4, steps=20)
+    desk.mouse.move(x, end["y"] + 2, steps=5)
+    desk.mouse.up()
+    expect(names.nth(0)).to_have_value(second)
+    expect(names.nth(1)).to_have_value(first)
+    headings = desk.frame_locator("iframe[name=layout-preview]").locator("section.card h2")
+    expect(headings.first).to_have_text(second, timeout=15_000)
