@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import g
 
 from trellis.expressions import CompiledExpression, ExpressionError
 from trellis.flows.record_values import formula_env, load_row
@@ -38,7 +39,15 @@ class Preview:
 
 
 def samples(object_name: str) -> list[Sample]:
-    """The newest records of the object, named by their name field, to preview against."""
+    """The newest records of the object, named by their name field, to preview against
+    (read once per request: a designer page has many editors on one object)."""
+    cache = g.setdefault("formula_samples", {})
+    if object_name not in cache:
+        cache[object_name] = _newest(object_name)
+    return cache[object_name]
+
+
+def _newest(object_name: str) -> list[Sample]:
     meta = compiled()
     rt = meta.objects.get(object_name)
     if rt is None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from trellis.flows import jobs, schedule, timing
+from trellis.flows import automation_explain, jobs, schedule, timing
 from trellis.flows.actions import run_actions
 from trellis.flows.automation_runs import (
     cause,
@@ -166,6 +166,11 @@ class AutomationService:
             if not holds(trigger.condition, with_old(env, old), ctx, where):
                 return False
         return holds(automation.condition, env, ctx, f"automation {automation.key} condition")
+
+    def explain(self, ctx, automation: AutomationDef, record_id: int):
+        """What ``automation`` (saved or only drafted) would do to one record, doing nothing:
+        the designer's test run (``trellis.flows.automation_explain``)."""
+        return automation_explain.explain(self.flows, ctx, automation, record_id)
 
     # -- by hand ----------------------------------------------------------------
 

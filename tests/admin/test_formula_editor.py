@@ -40,22 +40,22 @@ def test_a_good_formula_gives_its_type_and_its_value_for_the_sample_record(admin
     assert 'data-formula-state="ok"' in html
     assert 'data-type="number"' in html
     text = _plain(html)
-    assert "It gives a number" in text
-    assert f"For #{lead['id']} 华东精密 it gives 81" in text
+    assert "结果为数字" in text  # the page speaks the admin's language, zh-CN
+    assert f"对 #{lead['id']} 华东精密 的结果： 81" in text
 
     text = _plain(_check(admin, "CONCAT(company_name, '!')", sample=lead["id"]))
-    assert "It gives text" in text and "'华东精密!'" in text
+    assert "结果为文本" in text and "'华东精密!'" in text
 
     # A lookup path reads the related record; a blank one is shown as a blank.
     text = _plain(_check(admin, "campaign.campaign_name", sample=lead["id"]))
-    assert "it gives a blank" in text
+    assert "的结果： 空值" in text
 
 
 def test_a_syntax_error_names_its_line_and_column_and_marks_it(admin):
     html = _check(admin, "(score > 1 and\n  status = 'new')")
     assert 'data-formula-state="error"' in html
     text = _plain(html)
-    assert "Line 2, column 10:" in text
+    assert "第 2 行第 10 列：" in text
     assert "invalid syntax" in text
     excerpt = re.search(r'<pre class="formula-excerpt".*?</pre>', html, re.S).group(0)
     assert "<mark>=</mark>" in excerpt  # the character the parser stopped at
@@ -75,7 +75,7 @@ def test_an_unknown_field_is_named_with_a_close_name_suggested(admin):
     text = _plain(_check(admin, "compnay_name == 'x'"))
     assert "Unknown name `compnay_name`" in text
     assert "did you mean `company_name`?" in text
-    assert "Line 1, column 1:" in text
+    assert "第 1 行第 1 列：" in text
     text = _plain(_check(admin, "SUMM(score)"))
     assert "Unknown function `SUMM`" in text
 
@@ -96,7 +96,7 @@ def test_injection_attempts_are_refused_as_the_language_refuses_them(admin, crm)
         assert words in _plain(html), formula
     # A power the checker cannot see as constant is stopped when computed for the sample.
     text = _plain(_check(admin, "score ** 1000", sample=lead["id"]))
-    assert "it cannot be computed" in text and "exponent" in text
+    assert "无法计算" in text and "The exponent 1000 is too large" in text
     assert crm.raw("lead", lead["id"]) == before
 
 
