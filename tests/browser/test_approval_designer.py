@@ -28,6 +28,15 @@ def drag(page: Page, source, target) -> None:
     page.mouse.up()
 
 
+#: The check runs on the server after each change; a busy machine may take a while.
+CHECK_WAIT = 30_000
+
+
+def checked(page: Page, outcome: str) -> None:
+    """Wait for the designer's check to answer ``ok`` or ``failed``."""
+    expect(page.locator(f"[data-testid=check-{outcome}]")).to_be_visible(timeout=CHECK_WAIT)
+
+
 def card(page: Page, node_id: str):
     return page.locator(f".step[data-node-id={node_id}] > .node-card")
 
@@ -83,13 +92,13 @@ def test_the_admin_builds_the_seed_chain_and_a_quote_reaches_the_manager(desk, n
     # A node without approvers is flagged at that node as the admin edits.
     approvers = card(desk, tech).locator("[data-k=approvers]")
     approvers.locator(".remove-person").click()
-    expect(desk.locator("[data-testid=check-failed]")).to_be_visible()
+    checked(desk, "failed")
     flagged = card(desk, tech).locator(":scope > [data-problems] li")
     expect(flagged).to_have_text("审批人：还没有选择。")
     expect(card(desk, finance).locator(":scope > [data-problems] li")).to_have_count(0)
     approvers.locator(":scope > .add-person").click()
     approvers.locator(".person [data-p=role]").select_option("tech_lead")
-    expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
+    checked(desk, "ok")
     expect(card(desk, tech).locator(":scope > [data-problems]")).to_be_hidden()
     ui.shoot(desk, "admin-approval-designer")
 
@@ -181,7 +190,7 @@ def test_a_condition_branch_sends_large_contracts_through_an_extra_node(desk, ui
     expect(branches).to_have_count(2)
     first = branches.nth(0)
     first.locator("textarea.formula-text").fill("amount >= 1000000")
-    expect(first.locator("[data-testid=formula-type]")).to_be_visible()  # the shared editor
+    expect(first.locator("[data-testid=formula-type]")).to_be_visible(timeout=CHECK_WAIT)
     first.locator(":scope > .add-step [data-add=approval]").click()
     vp = first.locator(".step[data-kind=approval] > .node-card")
     vp.locator("[data-k='label.zh-CN']").fill("副总裁审批")
@@ -194,7 +203,7 @@ def test_a_condition_branch_sends_large_contracts_through_an_extra_node(desk, ui
     on_approve.locator(".add-set-field").click()
     on_approve.locator("[data-a=field]").select_option("remarks")
     on_approve.locator("[data-a=formula]").fill("'副总裁已批准'")
-    expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
+    checked(desk, "ok")
 
     # A CC card added at the end, moved up above the condition, then deleted again.
     desk.locator(".chain-root > .add-step [data-add=notify]").click()
@@ -205,7 +214,7 @@ def test_a_condition_branch_sends_large_contracts_through_an_extra_node(desk, ui
     assert chain_order(desk) == ["manager", cc_id, route_id]
     cc.locator(":scope > .node-card .delete-step").click()
     assert chain_order(desk) == ["manager", route_id]
-    expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
+    checked(desk, "ok")
     ui.shoot(desk, "admin-approval-condition")
 
     desk.locator("[data-testid=save]").click()
@@ -235,7 +244,7 @@ def test_a_parallel_card_has_finance_and_the_technical_lead_review_side_by_side(
     settings.locator("[data-f=active]").uncheck()
     desk.locator(".chain-root > .add-step [data-add=parallel]").click()
     split = desk.locator(".step[data-kind=parallel]")
-    expect(desk.locator("[data-testid=check-failed]")).to_be_visible()  # two empty branches
+    checked(desk, "failed")  # two empty branches
     expect(split.locator(":scope > .node-card > [data-problems] li").first).to_be_visible()
     for i, role in enumerate(("finance", "tech_lead")):
         branch = split.locator(":scope > .branches > .branch").nth(i)
@@ -243,7 +252,7 @@ def test_a_parallel_card_has_finance_and_the_technical_lead_review_side_by_side(
         person = branch.locator(".step .person").first
         person.locator("[data-p=type]").select_option("role")
         person.locator("[data-p=role]").select_option(role)
-    expect(desk.locator("[data-testid=check-ok]")).to_be_visible()
+    checked(desk, "ok")
     desk.locator("[data-testid=save]").click()
     desk.wait_for_url("**/admin/approvals/contract.side_by_side_review")
     nodes = site.runtime.metadata.definition("approval_flow", "contract.side_by_side_review")[
