@@ -84,15 +84,17 @@ def test_the_list_shows_each_objects_automations_and_only_admins_reach_it(admin,
     assert page.status_code == 200
     html = _text(page)
     assert 'data-testid="admin-tab-automations"' in html
-    assert 'data-automation="lead.recycle"' in html or 'data-automation="lead.' in html
-    assert 'href="/admin/automations/lead.' in html
+    assert 'data-automation="lead.recycle_unfollowed"' in html
+    assert 'href="/admin/automations/lead.recycle_unfollowed"' in html
+    assert "At a time set by the record" in html or "按记录中的时间" in html  # its trigger
     assert 'data-object="account"' not in html  # only the chosen object
     assert 'data-object="account"' in _text(admin.get("/admin/automations"))
 
     other = pages.__class__(pages.app)
     other.sign_in("rep_east")
     assert other.get("/admin/automations").status_code == 404
-    assert other.get("/admin/automations/lead.recycle").status_code == 404
+    assert other.get("/admin/automations/lead.recycle_unfollowed").status_code == 404
+    assert other.get("/admin/automations/new?object=lead").status_code == 404
 
 
 def test_a_pack_automation_opens_with_its_trigger_condition_and_actions(admin):
@@ -177,6 +179,16 @@ def test_a_refused_save_shows_the_problem_at_its_action_and_saves_nothing(admin)
         admin.runtime.metadata.definition("automation", "lead.hot_lead_alert")
     # What the admin typed is still there to correct.
     assert "scroe + 1" in html and "热线索提醒" in html
+
+
+def test_a_bad_schedule_is_shown_at_the_trigger(admin):
+    admin.get(NEW + "?object=lead")
+    response = admin.post(NEW, _form(trigger_type="schedule", trigger_cron="every day"))
+    assert response.status_code == 422
+    html = _text(response)
+    trigger = re.search(r'data-testid="trigger-problems">(.*?)</ul>', html, re.S).group(1)
+    assert "is not a five-field cron expression" in trigger
+    assert 'data-testid="action-problems"' not in html
 
 
 def test_a_test_run_shows_what_would_happen_and_writes_nothing(admin, crm):
