@@ -45,10 +45,22 @@ def test_the_pack_list_fits_the_screen(request, ui, width):
     ui.shoot(page, "admin-packs")
 
 
+def _edit_company_label(page, zh: str) -> None:
+    """Change lead.company_name's Chinese label in the objects designer, as an admin does."""
+    page.goto("/admin/objects/lead/fields/company_name")
+    form = page.locator("[data-testid=field-form]")
+    form.locator("input[name=label_zh]").fill(zh)
+    form.locator("[data-testid=save-field]").click()
+    page.wait_for_load_state()
+
+
 def test_upgrade_with_a_conflict_settled_in_the_pack_manager(desk, ui, site, tmp_path):
-    site.runtime.metadata.patch("admin", COMPANY, {"label": {"zh-CN": "客户公司", "en": "Company"}})
     archive = _crm_archive(tmp_path, "1.0.1", "公司全称")
     ui.sign_in(desk, "admin")
+    _edit_company_label(desk, "客户公司")
+    assert site.runtime.metadata.definition("field", "lead.company_name")["label"]["zh-CN"] == (
+        "客户公司"
+    )
     desk.goto("/admin/packs")
     row = desk.locator("[data-pack=crm_standard]")
     row.locator("input[type=file]").set_input_files(str(archive))
@@ -79,3 +91,23 @@ def test_upgrade_with_a_conflict_settled_in_the_pack_manager(desk, ui, site, tmp
     download.value.save_as(saved)
     names = zipfile.ZipFile(saved).namelist()
     assert "acme_crm/pack.json" in names and "acme_crm/objects/lead.json" in names
+
+
+def test_the_history_shows_a_label_change_and_reverts_it(desk, ui, site):
+    before = site.runtime.metadata.definition("field", "lead.company_name")["label"]["zh-CN"]
+    ui.sign_in(desk, "admin")
+    _edit_company_label(desk, "往来单位")
+    desk.goto("/admin/history")
+    newest = desk.locator("[data-testid=history] li.history-change").first
+    assert "field:lead.company_name" in newest.inner_text() and "admin" in newest.inner_text()
+    newest.locator("summary").click()
+    assert "往来单位" in newest.locator("table").inner_text()
+    ui.shoot(desk, "admin-history")
+    newest.locator("a[data-testid^=revert-]").click()
+    desk.wait_for_selector("[data-testid=confirm-revert]")
+    ui.shoot(desk, "admin-history-revert")
+    desk.click("[data-testid=confirm-revert]")
+    desk.wait_for_url("**/admin/history")
+    assert "已撤销版本" in desk.inner_text("main")
+    desk.goto("/o/lead/new")
+    assert before in desk.inner_text("main") and "往来单位" not in desk.inner_text("main")
