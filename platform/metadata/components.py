@@ -132,3 +132,17 @@ def assemble_objects(effective: Iterable[Component]) -> dict[str, dict[str, Any]
         target = objects.setdefault(comp.object_name, {"__missing__": True})
         target.setdefault(prop, []).append(comp.definition)
     return objects
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (dicts, lists and scalars).
+
+    Definitions are JSON, so this does what ``copy.deepcopy`` does for them about four
+    times faster (no memo, no dispatch): every metadata change copies each component's
+    definition several times while merging layers. Anything else is returned as it is.
+    """
+    if isinstance(value, dict):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_copy(v) for v in value]
+    return value

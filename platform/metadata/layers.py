@@ -11,12 +11,11 @@ customization property by property (issue 4) without a different storage.
 
 from __future__ import annotations
 
-import copy
 import fnmatch
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from trellis.metadata.components import Component
+from trellis.metadata.components import Component, json_copy
 from trellis.metadata.merge import Step, describe, overlay
 
 CUSTOM = "custom"
@@ -134,11 +133,11 @@ class Layers:
             for key, comp in layer.components.items():
                 base = merged.get(key)
                 if base is None:
-                    definition = copy.deepcopy(comp.definition)
+                    definition = json_copy(comp.definition)
                 elif comp.extends:
                     definition = overlay(base.definition, comp.definition)
                 else:
-                    definition = {**base.definition, **copy.deepcopy(comp.definition)}
+                    definition = {**base.definition, **json_copy(comp.definition)}
                 position = base.position if base else n * PACK_POSITIONS + comp.position
                 merged[key] = Component(key, definition, position)
         offset = ADMIN_POSITIONS
@@ -150,7 +149,7 @@ class Layers:
                 if value == UNSET:
                     definition.pop(prop, None)
                 else:
-                    definition[prop] = copy.deepcopy(value)
+                    definition[prop] = json_copy(value)
         return merged
 
     # Changes an admin makes. Each returns new Layers; nothing is stored yet.

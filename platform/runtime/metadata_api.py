@@ -103,13 +103,15 @@ class MetadataAPI(PackOperations):
                         f"the definitions were refused: {len(exc.problems)} problem(s)",
                         [p.as_json() for p in exc.problems],
                     ) from None
-                plan = schema_sync.plan(conn, old, defs)
+                # Compiled once: the plan reads its tables, the backfill uses it, then
+                # (with the new version) the cache.
+                compiled = compile_definitions(defs)
+                tables = {name: rt.table for name, rt in compiled.objects.items()}
+                plan = schema_sync.plan(conn, old, defs, tables)
                 outcome.update(plan=plan, defs=defs)
                 if dry_run:
                     raise _DryRun
                 schema_sync.apply(conn, plan)
-                # Compiled once: the backfill uses it, then (with the new version) the cache.
-                compiled = compile_definitions(defs)
                 propagation.backfill(conn, compiled, old, system_context(actor, conn))
                 outcome["version"] = store.save(conn, before, after, actor=actor, summary=summary)
                 current = replace(defs, version=outcome["version"])

@@ -9,6 +9,7 @@ it would hurt; a safe widening is applied.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -66,14 +67,25 @@ class Plan:
         ]
 
 
-def plan(conn: sa.Connection, old: Definitions | None, new: Definitions) -> Plan:
-    """The steps that bring the database in line with ``new``; raises Invalid when refused."""
+def plan(
+    conn: sa.Connection,
+    old: Definitions | None,
+    new: Definitions,
+    tables: Mapping[str, sa.Table] | None = None,
+) -> Plan:
+    """The steps that bring the database in line with ``new``; raises Invalid when refused.
+
+    ``tables``: the objects' tables already built from ``new`` (the compiled metadata's),
+    so a change does not build every table twice.
+    """
     inspector = sa.inspect(conn)
     existing = set(inspector.get_table_names())
     result = Plan()
     refusals: list[dict] = []
     for obj in new.objects.values():
-        table = build_table(obj, sa.MetaData())
+        table = (tables or {}).get(obj.api_name)
+        if table is None:
+            table = build_table(obj, sa.MetaData())
         if table.name not in existing:
             result.steps.append(Step("create_table", table.name, "", _create_sql(conn, table)))
             continue
