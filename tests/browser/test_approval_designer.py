@@ -15,19 +15,6 @@ from playwright.sync_api import Page, expect
 FLOW = "quote.large_three_levels"
 
 
-def drag(page: Page, source, target) -> None:
-    """Press on ``source``, move in small steps to just above ``target`` and let go, as a
-    hand does (SortableJS starts a drag only after the pointer has really moved)."""
-    start, end = source.bounding_box(), target.bounding_box()
-    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 5, y - 10, steps=5)
-    page.mouse.move(end["x"] + 20, end["y"] + 5, steps=25)
-    page.mouse.move(end["x"] + 20, end["y"] + 2, steps=5)
-    page.mouse.up()
-
-
 #: The check runs on the server after each change; a busy machine may take a while.
 CHECK_WAIT = 30_000
 
@@ -83,7 +70,7 @@ def test_the_admin_builds_the_seed_chain_and_a_quote_reaches_the_manager(desk, n
     assert chain_order(desk) == ["manager", finance, tech]
 
     # Drag the technical lead's card above finance's.
-    drag(desk, card(desk, tech).locator(".drag-handle"), card(desk, finance))
+    ui.drag_above(desk, card(desk, tech).locator(".drag-handle"), card(desk, finance))
     expect(desk.locator(".chain-root > .chain > .step").nth(1)).to_have_attribute(
         "data-node-id", tech
     )

@@ -13,19 +13,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 
-def drag(page: Page, source, target) -> None:
-    """Press on ``source``, move in small steps to just above ``target`` and let go, as a
-    hand does (SortableJS starts a drag only after the pointer has really moved)."""
-    start, end = source.bounding_box(), target.bounding_box()
-    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 5, y - 10, steps=5)
-    page.mouse.move(end["x"] + 20, end["y"] + 5, steps=25)
-    page.mouse.move(end["x"] + 20, end["y"] + 2, steps=5)
-    page.mouse.up()
-
-
 def card_types(page: Page) -> list[str]:
     return page.locator("#automation-actions > li[data-slot]").evaluate_all(
         "cards => cards.map(c => c.dataset.type)"
@@ -82,7 +69,7 @@ def test_an_automation_is_built_reordered_by_drag_test_run_and_saved(desk, ui, s
     second.locator("textarea[name='a1-message_en']").fill("{company_name} scores high")
     assert card_types(desk) == ["update_fields", "notify"]
 
-    drag(desk, second.locator(".drag-handle"), first)
+    ui.drag_above(desk, second.locator(".drag-handle"), first)
     expect(desk.locator("#automation-actions > li[data-slot]").first).to_have_attribute(
         "data-type", "notify"
     )

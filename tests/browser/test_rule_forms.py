@@ -8,7 +8,7 @@ with the mouse, then finds the new order on the live dashboard page.
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 FORMS = [
     ("/admin/pools/lead.east_leads", "pool-form", "admin-pool-form"),
@@ -18,19 +18,6 @@ FORMS = [
     ("/admin/dashboards/sales", "dashboard-form", "admin-dashboard-form"),
     ("/admin/pools", "pool-list", "admin-pools"),
 ]
-
-
-def drag(page: Page, source, target) -> None:
-    """Press on ``source``, move in small steps to just above ``target`` and let go, as a
-    hand does (SortableJS starts a drag only after the pointer has really moved)."""
-    start, end = source.bounding_box(), target.bounding_box()
-    x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 5, y - 10, steps=5)
-    page.mouse.move(end["x"] + 20, end["y"] + 5, steps=25)
-    page.mouse.move(end["x"] + 20, end["y"] + 2, steps=5)
-    page.mouse.up()
 
 
 @pytest.mark.parametrize("width", ["desk", "phone"])
@@ -114,7 +101,7 @@ def test_a_dashboard_tile_dragged_to_the_front_leads_the_live_dashboard(new_page
         "Array.from(document.querySelectorAll('#tiles input[name$=-api_name]')).map(i => i.value)"
     )
     assert desk.evaluate(names) == ["funnel", "pipeline", "win_rate"]
-    drag(desk, tiles.nth(2).locator(".drag-handle"), tiles.nth(0))
+    ui.drag_above(desk, tiles.nth(2).locator(".drag-handle"), tiles.nth(0))
     expect(tiles.nth(0).locator("input[name$=-api_name]")).to_have_value("win_rate")
     assert desk.evaluate(names) == ["win_rate", "funnel", "pipeline"]
     first = desk.locator("#tiles > li").nth(0)
