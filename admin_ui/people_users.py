@@ -123,7 +123,7 @@ def _form(user: dict | None, values: dict[str, Any], exc: TrellisError | None = 
     values = {k: v for k, v in values.items() if k != "password"}  # never echoed back
     page = render_template(
         "admin/people_user_form.html",
-        user=user,
+        person=user,
         values=values,
         errors=field_errors(exc) if exc else {},
         refused=exc is not None,

@@ -71,6 +71,9 @@
         handle: ".dept-handle",
         draggable: "li.dept",
         animation: 150,
+        // Mouse and touch events rather than the browser's native drag: the same on phones.
+        forceFallback: true,
+        fallbackTolerance: 3,
         fallbackOnBody: true,
         swapThreshold: 0.65,
         emptyInsertThreshold: 12,

@@ -124,7 +124,9 @@ def test_a_sql_ish_display_name_is_stored_and_shown_literally(admin):
 
 
 def test_editing_changes_department_manager_and_roles(admin):
-    admin.get("/admin/users/rep_north")
+    page = _text(admin.get("/admin/users/rep_north"))
+    assert "<summary>系统管理员</summary>" in page  # the header still names who is signed in
+    assert 'value="华北销售代表"' in page
     values = {**NEW_USER, "department": "sales_east", "manager": "manager"}
     values["roles"] = ["sales_rep", "marketing"]
     assert admin.post("/admin/users/rep_north", values).status_code == 302
