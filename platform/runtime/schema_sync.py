@@ -78,19 +78,18 @@ def plan(
     ``tables``: the objects' tables already built from ``new`` (the compiled metadata's),
     so a change does not build every table twice.
     """
-    inspector = sa.inspect(conn)
-    existing = set(inspector.get_table_names())
+    catalog = _catalog(conn)
     result = Plan()
     refusals: list[dict] = []
     for obj in new.objects.values():
         table = (tables or {}).get(obj.api_name)
         if table is None:
             table = build_table(obj, sa.MetaData())
-        if table.name not in existing:
+        if table.name not in catalog.columns:
             result.steps.append(Step("create_table", table.name, "", _create_sql(conn, table)))
             continue
         before = old.objects.get(obj.api_name) if old else None
-        _plan_object(conn, inspector, obj, before, table, result, refusals)
+        _plan_object(conn, catalog, obj, before, table, result, refusals)
     if refusals:
         raise Invalid("this change would lose or truncate data, so nothing was changed", refusals)
     return result
@@ -102,16 +101,39 @@ def _create_sql(conn, table: sa.Table) -> list[str]:
     return sql
 
 
+@dataclass
+class _Catalog:
+    """Per existing table: its column names and index names."""
+
+    columns: dict[str, set[str]]
+    indexes: dict[str, set[str]]
+
+
+def _catalog(conn: sa.Connection) -> _Catalog:
+    """What the database holds, read in two catalog queries for all tables on PostgreSQL
+    (one per table and kind would be about fifty round trips per metadata change)."""
+    inspector = sa.inspect(conn)
+    columns = {
+        name: {c["name"] for c in found}
+        for (_schema, name), found in inspector.get_multi_columns().items()
+    }
+    indexes = {
+        name: {ix["name"] for ix in found}
+        for (_schema, name), found in inspector.get_multi_indexes().items()
+    }
+    return _Catalog(columns, indexes)
+
+
 def _plan_object(
     conn,
-    inspector,
+    catalog: _Catalog,
     obj: ObjectDef,
     before: ObjectDef | None,
     table: sa.Table,
     result: Plan,
     refusals: list,
 ) -> None:
-    columns = {c["name"] for c in inspector.get_columns(table.name)}
+    columns = catalog.columns[table.name]
     if obj.archived and before is not None and not before.archived:
         result.steps.append(
             Step("archive_table", table.name, "", rows_affected=_count(conn, table))
@@ -136,7 +158,7 @@ def _plan_object(
             old = before.by_name.get(f.api_name)
             if old is not None and not f.system:
                 _plan_field(conn, table, old, f, result, refusals)
-    have = {ix["name"] for ix in inspector.get_indexes(table.name)}
+    have = catalog.indexes.get(table.name, set())
     for index in table.indexes:
         if index.name not in have:
             # A column added by this plan holds no values yet: nothing to find duplicates in.
