@@ -294,6 +294,9 @@ def test_listing_costs_the_same_for_few_or_many_records(api, crm):
 
     def cost():
         api.token("rep_east")  # signed in beforehand: count only the list request
+        # A token's first use in a minute also notes "last used" (its own short write):
+        # use it once first, so the count is the listing's alone.
+        assert api.get("/objects/lead/records?limit=1").status_code == 200
         with crm.statements() as seen:
             response = api.get("/objects/lead/records?limit=200&total=true")
         assert response.status_code == 200

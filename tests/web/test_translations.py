@@ -36,3 +36,24 @@ def test_every_page_string_is_translated_into_chinese(tmp_path):
     catalog = Translations.load(compile_catalogs(str(tmp_path)), ["zh_Hans_CN"])
     untranslated = sorted(s for s in strings if catalog.gettext(s) == s and s != "Trellis")
     assert not untranslated, f"add these to translations/zh_CN/LC_MESSAGES/*.po: {untranslated}"
+
+
+def test_no_string_is_translated_two_ways():
+    """The catalogs are merged into one (``trellis.web.i18n``), so a string two catalogs
+    translate differently shows one of them at random places: the same words must read the
+    same everywhere, and words that mean different things need different msgids."""
+    from babel.messages.pofile import read_po
+
+    first: dict[str, tuple[str, str]] = {}
+    clashes = []
+    for po in sorted((WEB / "translations" / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as source:
+            for message in read_po(source):
+                msgid = message.id if isinstance(message.id, str) else message.id[0]
+                text = message.string if isinstance(message.string, str) else message.string[0]
+                if not msgid:
+                    continue
+                seen = first.setdefault(msgid, (po.name, text))
+                if seen[1] != text:
+                    clashes.append(f"{msgid!r}: {seen[0]} {seen[1]!r} vs {po.name} {text!r}")
+    assert not clashes, "translated two ways:\n" + "\n".join(clashes)
