@@ -30,7 +30,6 @@ from trellis.admin_ui.rules_common import (
     text,
 )
 from trellis.admin_ui.sections import section
-from trellis.runtime.errors import NotFound
 from trellis.web.i18n import label
 from trellis.web.metadata_view import definitions
 from trellis.web.sessions import runtime
@@ -81,9 +80,7 @@ def dashboard_edit(key: str):
 
 
 def _stored(key: str) -> dict[str, Any]:
-    if key not in definitions().dashboards:
-        raise NotFound(f"there is no dashboard {key[:80]!r}")
-    stored = runtime().metadata.definition("dashboard", key)
+    stored = runtime().metadata.definition("dashboard", key)  # NotFound (404) if none
     widgets = sorted(stored["widgets"], key=lambda w: _place(w.get("position")))
     return {**stored, "widgets": widgets}
 

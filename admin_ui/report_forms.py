@@ -29,7 +29,6 @@ from trellis.admin_ui.rules_common import (
     text,
 )
 from trellis.admin_ui.sections import section
-from trellis.runtime.errors import NotFound
 from trellis.web.i18n import label
 from trellis.web.metadata_view import definitions
 from trellis.web.sessions import runtime
@@ -116,8 +115,7 @@ def report_edit(key: str):
 
 
 def _stored(key: str) -> dict[str, Any]:
-    if key not in definitions().reports:
-        raise NotFound(f"there is no report {key[:80]!r}")
+    """The report's effective definition (NotFound, 404, names it when there is none)."""
     return runtime().metadata.definition("report", key)
 
 

@@ -32,7 +32,6 @@ from trellis.admin_ui.rules_common import (
     text,
 )
 from trellis.admin_ui.sections import section
-from trellis.runtime.errors import NotFound
 from trellis.web.i18n import label
 from trellis.web.metadata_view import definitions
 from trellis.web.sessions import runtime
@@ -94,8 +93,7 @@ def assignment_edit(key: str):
 
 
 def _stored(key: str) -> dict[str, Any]:
-    if key not in definitions().assignment_rules:
-        raise NotFound(f"there is no assignment rule {key[:80]!r}")
+    """The assignment rule's effective definition (NotFound, 404, names it when there is none)."""
     return runtime().metadata.definition("assignment_rule", key)
 
 

@@ -30,7 +30,6 @@ from trellis.admin_ui.rules_common import (
     text,
 )
 from trellis.admin_ui.sections import section
-from trellis.runtime.errors import NotFound
 from trellis.web.i18n import label
 from trellis.web.metadata_view import definitions
 from trellis.web.sessions import runtime
@@ -95,8 +94,7 @@ def pool_edit(key: str):
 
 
 def _stored(key: str) -> dict[str, Any]:
-    if key not in definitions().pools:
-        raise NotFound(f"there is no pool {key[:80]!r}")
+    """The pool's effective definition (NotFound, 404, names it when there is none)."""
     return runtime().metadata.definition("pool", key)
 
 
