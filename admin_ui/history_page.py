@@ -19,6 +19,7 @@ from trellis.admin_ui import admin
 from trellis.admin_ui.access import refusal_page
 from trellis.admin_ui.packs_page import actor, local_time
 from trellis.admin_ui.sections import section
+from trellis.metadata.revert import revertible
 from trellis.runtime.errors import NotFound, TrellisError
 from trellis.web.sessions import runtime
 
@@ -83,16 +84,8 @@ def _entry(change: dict[str, Any]) -> dict[str, Any]:
         **change,
         "changed_at_local": local_time(change["changed_at"]),
         "items": [_item(i) for i in change["detail"]],
-        "revertible": _revertible(change["detail"]),
+        "revertible": revertible(change["detail"]),
     }
-
-
-def _revertible(detail: list[dict[str, Any]]) -> bool:
-    """Pack operations and settled conflicts are undone elsewhere (``trellis.metadata.revert``)."""
-    return bool(detail) and all(
-        "pack" not in i and "conflict" not in i and i.get("layer", "custom") == "custom"
-        for i in detail
-    )
 
 
 def _item(item: dict[str, Any]) -> dict[str, Any]:

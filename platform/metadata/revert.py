@@ -34,12 +34,21 @@ class Superseded(ValueError):
         super().__init__(f"{where} was changed again after this change")
 
 
+def revertible(detail: list[dict[str, Any]]) -> bool:
+    """Whether ``revert`` takes a change of this detail (pages offer the button only then)."""
+    return bool(detail) and not any(_pack_item(i) or "conflict" in i for i in detail)
+
+
+def _pack_item(item: dict[str, Any]) -> bool:
+    return "pack" in item or item.get("layer", CUSTOM) != CUSTOM
+
+
 def revert(layers: Layers, detail: list[dict[str, Any]]) -> Layers:
     """``layers`` with the effect of one change (its stored ``detail``) undone."""
     if not detail:
         raise NotRevertible("this change recorded nothing to undo")
     for item in detail:
-        if "pack" in item or item.get("layer", CUSTOM) != CUSTOM:
+        if _pack_item(item):
             raise NotRevertible(
                 "this change installed, upgraded or uninstalled a pack; undo it in the "
                 "pack manager (uninstall the pack, or install the version you had)"
