@@ -24,6 +24,7 @@ from trellis.runtime.errors import NotFound, TrellisError
 from trellis.web.sessions import runtime
 
 PAGE = 50
+ITEMS_SHOWN = 20
 
 section("history", _l("Change history"), "admin.history", order=95)
 
@@ -83,7 +84,10 @@ def _entry(change: dict[str, Any]) -> dict[str, Any]:
     return {
         **change,
         "changed_at_local": local_time(change["changed_at"]),
-        "items": [_item(i) for i in change["detail"]],
+        # A pack install touches every component it ships (hundreds, with whole
+        # definitions): the page shows the first ones and counts the rest.
+        "items": [_item(i) for i in change["detail"][:ITEMS_SHOWN]],
+        "more": max(0, len(change["detail"]) - ITEMS_SHOWN),
         "revertible": revertible(change["detail"]),
     }
 

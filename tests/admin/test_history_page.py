@@ -37,6 +37,14 @@ def test_the_history_shows_who_changed_what_before_and_after(admin):
     assert "install pack crm_standard" in only  # the pack created the field
 
 
+def test_a_pack_install_lists_its_first_components_and_counts_the_rest(admin):
+    install = next(c for c in admin.runtime.metadata.history(limit=500) if "pack" in c["detail"][0])
+    html = _text(admin.get("/admin/history"))
+    rest = len(install["detail"]) - 20
+    assert rest > 100 and f"……还有 {rest} 处" in html
+    assert len(html) < 200_000  # not every definition of the pack written out
+
+
 def test_reverting_a_label_change_puts_the_packs_label_back_on_the_business_pages(admin):
     pack_label = _company_label(admin)
     change = admin.runtime.metadata.patch("admin", COMPANY, {"label": MINE})
