@@ -25,11 +25,22 @@
     var english = form.querySelector('input[name="label_en"]');
     if (!name || !english) return;
     var touched = name.value !== "";
-    name.addEventListener("input", function () { touched = name.value !== ""; });
-    english.addEventListener("input", function () {
+    function propose() {
       if (touched) return;
       name.value = snakeCase(english.value);
       name.dispatchEvent(new Event("proposed")); // htmx checks the proposed name too
+    }
+    name.addEventListener("input", function () { touched = name.value !== ""; });
+    english.addEventListener("input", propose);
+    if (english.value && !touched) propose(); // typed before this script ran
+  }
+
+  // A label typed before the page's scripts ran (slow connection, or the browser restoring the
+  // form) is already in the box when htmx sets up its "changed" filter, so typing nothing more
+  // would never check it. Inputs marked data-recheck are asked once when the page has loaded.
+  function recheckEarlyInput() {
+    document.querySelectorAll("[data-recheck]").forEach(function (input) {
+      if (input.value) input.dispatchEvent(new Event("recheck"));
     });
   }
 
@@ -74,4 +85,5 @@
     document.querySelectorAll('[data-testid="field-form"]').forEach(watchFieldName);
     document.querySelectorAll(".picklist-editor").forEach(setUpValues);
   });
+  window.addEventListener("load", recheckEarlyInput);
 })();

@@ -140,3 +140,28 @@ def test_an_admin_builds_an_object_with_five_fields_and_uses_it(desk, ui, site):
     desk.click("form.record-form button.primary")
     desk.wait_for_url("**/o/trade_fair/*")
     assert "广交会" in desk.inner_text("main") and "广州" in desk.inner_text("main")
+
+
+def test_a_label_typed_before_the_scripts_load_is_still_checked(desk, ui):
+    """On a slow connection an admin types the labels while the page's scripts are still on
+    their way. The API name must still be proposed and checked once they arrive."""
+    ui.sign_in(desk, "admin")
+    held = []
+    desk.route("**/admin/static/objects.js", lambda route: held.append(route))  # hold it back
+    desk.goto("/admin/objects/new", wait_until="commit")
+    desk.fill("input[name=label_zh]", "展会")
+    desk.fill("input[name=label_en]", "Trade fair")
+    desk.wait_for_timeout(400)  # longer than the 300 ms the check waits for typing to stop
+    assert desk.locator("[data-testid=api-name-ok]").count() == 0
+    assert held, "the page did not ask for objects.js"
+    held[0].continue_()
+    desk.wait_for_selector("[data-testid=api-name-ok]")
+    assert desk.input_value("[data-testid=api-name]") == "trade_fair"
+
+    held.clear()
+    desk.goto("/admin/objects/account/fields/new/text", wait_until="commit")
+    desk.fill("input[name=label_zh]", "展会区域")
+    desk.fill("input[name=label_en]", "Fair region")
+    held[0].continue_()
+    desk.wait_for_selector("[data-testid=field-api-name-ok]")
+    assert desk.input_value("[data-testid=field-api-name]") == "fair_region"
