@@ -11,6 +11,8 @@
     trellis metadata import DIR  apply JSON definition files as admin changes
     trellis metadata history     the latest changes: version, when, who, what
     trellis metadata revert V    undo the single change V (a new version)
+    trellis metadata remove KIND KEY
+                                 delete a definition an admin made (report opportunity.x)
 
 The database comes from TRELLIS_DATABASE_URL (default: a SQLite file in the
 instance folder, ./instance/trellis.db).
@@ -364,6 +366,21 @@ def metadata_revert(version, dry_run):
         click.echo(f"dry run: version {version} can be reverted; nothing changed")
         return
     click.echo(f"reverted version {version}; metadata version {result.version}")
+
+
+@metadata.command("remove")
+@click.argument("kind")
+@click.argument("key")
+@click.option("--dry-run", is_flag=True, help="Check the removal; change nothing.")
+def metadata_remove(kind, key, dry_run):
+    """Delete the definition KIND KEY an admin made, e.g. ``report opportunity.stage_count``
+    or ``dashboard stage_board``. A pack's definitions stay (change or deactivate them);
+    ``trellis metadata revert`` brings a removed one back."""
+    result = _runtime().metadata.remove("cli", kind, key, dry_run=dry_run)
+    if dry_run:
+        click.echo(f"dry run: {kind} {key} can be removed; nothing changed")
+        return
+    click.echo(f"removed {kind} {key}; metadata version {result.version}")
 
 
 def _safe_url(url: str) -> str:

@@ -98,6 +98,29 @@ def test_history_lists_an_import_and_revert_undoes_it(cli, tmp_path):
     assert refused.exit_code != 0 and "pack manager" in refused.output
 
 
+def test_remove_deletes_an_imported_report_and_keeps_the_packs(cli, tmp_path):
+    cli("init")
+    out = tmp_path / "defs" / "reports"
+    out.mkdir(parents=True)
+    report = {
+        "api_name": "stage_count",
+        "object": "opportunity",
+        "label": {"zh-CN": "阶段统计", "en": "Stage count"},
+        "group_by": [{"field": "stage"}],
+        "measures": [{"api_name": "n", "label": {"zh-CN": "数", "en": "N"}, "function": "count"}],
+    }
+    (out / "stage_count.json").write_text(json.dumps(report, ensure_ascii=False), "utf-8")
+    cli("metadata", "import", str(tmp_path / "defs"))
+    dry = cli("metadata", "remove", "report", "opportunity.stage_count", "--dry-run").output
+    assert "can be removed; nothing changed" in dry
+    done = cli("metadata", "remove", "report", "opportunity.stage_count").output
+    assert "removed report opportunity.stage_count; metadata version 3" in done
+    cli("metadata", "export", str(tmp_path / "after"))
+    assert not (tmp_path / "after" / "reports" / "opportunity_stage_count.json").exists()
+    refused = cli("metadata", "remove", "report", "opportunity.pipeline_by_stage", ok=False)
+    assert refused.exit_code == 1 and "comes with pack crm_standard" in refused.output
+
+
 def test_bad_definitions_fail_with_every_problem_and_change_nothing(cli, tmp_path):
     cli("init")
     bad = tmp_path / "bad" / "objects"
@@ -153,6 +176,7 @@ def test_unknown_pack_says_what_exists(cli):
         ["metadata", "import"],
         ["metadata", "history"],
         ["metadata", "revert"],
+        ["metadata", "remove"],
     ],
 )
 def test_every_command_explains_itself(command):

@@ -60,6 +60,7 @@ class PoolService:
         self.flows = flows
         flows.events.subscribe("updated", self._on_updated)
         flows.events.subscribe("deleted", self._on_deleted)
+        flows.runtime.metadata.removal_checks.append(_refuse_removing_a_pool_in_use)
 
     # -- into a pool -----------------------------------------------------------
 
@@ -405,6 +406,24 @@ def _claimed_by(conn, rt: ObjectRuntime, pool: PoolDef, record_id: int) -> str |
 def _forget(conn: sa.Connection, object_name: str, record_id: int) -> None:
     t = pool_entry_table
     conn.execute(sa.delete(t).where(t.c.object == object_name, t.c.record_id == record_id))
+
+
+def _refuse_removing_a_pool_in_use(conn: sa.Connection, key: str) -> None:
+    """A pool still holding records is not removed: they have no owner, so nobody would
+    see them again. They are claimed or assigned first (or the pool deactivated)."""
+    kind, _, name = key.partition(":")
+    object_name, _, pool = name.partition(".")
+    if kind != "pool":
+        return
+    t = pool_entry_table
+    waiting = conn.scalar(
+        sa.select(sa.func.count()).where(t.c.object == object_name, t.c.pool == pool)
+    )
+    if waiting:
+        raise Conflict(
+            f"pool {name} still holds {waiting} record(s) without an owner; claim or assign "
+            "them first, or deactivate the pool instead of removing it"
+        )
 
 
 def _counts(conn) -> dict[tuple[str, str], int]:

@@ -171,6 +171,11 @@ class Layers:
             )
         return replace(self, patches={**self.patches, (key, prop): value})
 
+    def without(self, key: str) -> Layers:
+        """The admin's own component ``key`` removed. A pack's component is not the
+        admin's to remove (its layer is the pack's): the caller refuses that first."""
+        return replace(self, created={k: c for k, c in self.created.items() if k != key})
+
     def with_pack(self, layer: PackLayer) -> Layers:
         others = tuple(p for p in self.packs if p.name != layer.name)
         if len(others) == len(self.packs):

@@ -45,6 +45,9 @@ from trellis.runtime.system_tables import create_system_tables
 
 #: Kinds ``define`` takes: each is one whole component (objects are made of fields).
 DEFINABLE = (*FLOW_KINDS, "layout", "list_view", "role", "conversion", "report", "dashboard", "app")
+#: Kinds ``remove`` deletes. Roles, apps and conversions stay out: users and pages hang
+#: on them, so an admin changes those instead. Fields are archived, never removed.
+REMOVABLE = (*FLOW_KINDS, "layout", "list_view", "report", "dashboard")
 
 
 @dataclass
@@ -67,6 +70,9 @@ class MetadataAPI(PackOperations):
         #: the keys of the components that changed and the new definitions: the
         #: flow engine schedules catch-up work for new or changed automations here.
         self.after_change: list[Callable[[sa.Connection, set[str], Definitions], None]] = []
+        #: Asked before ``remove`` deletes a component, with the connection and its key;
+        #: one raises Conflict when data still hangs on it (records in a pool).
+        self.removal_checks: list[Callable[[sa.Connection, str], None]] = []
 
     def init_database(self) -> None:
         """Create the platform's own tables (safe to run again)."""
@@ -80,12 +86,15 @@ class MetadataAPI(PackOperations):
         edit: Callable[[Layers], Layers],
         *,
         dry_run: bool = False,
+        check: Callable[[sa.Connection], None] | None = None,
         then: Callable[[sa.Connection, Definitions], None] | None = None,
     ) -> ChangeResult:
         """Apply ``edit`` to the stored layers in one transaction; Invalid (422) when refused.
 
-        ``then`` runs last inside the same transaction with the new definitions in
-        force (a pack's sample data is loaded there): if it fails, nothing is kept.
+        ``check`` runs right after ``edit``, in a dry run too, for refusals that read
+        the data. ``then`` runs last inside the same transaction with the new
+        definitions in force (a pack's sample data is loaded there): if it fails,
+        nothing is kept.
         """
         outcome: dict[str, Any] = {}
         try:
@@ -93,6 +102,8 @@ class MetadataAPI(PackOperations):
                 before = store.load(conn)
                 old = self.cache.get(conn).definitions if store.current_version(conn) else None
                 after = edit(before)
+                if check is not None:
+                    check(conn)
                 if after == before:  # nothing to do: no new version, no DDL
                     outcome["unchanged"] = store.current_version(conn)
                     raise _DryRun
@@ -247,6 +258,44 @@ class MetadataAPI(PackOperations):
             raise NotFound(f"there is no {kind.replace('_', ' ')} {key[:80]!r}")
         return comp.definition
 
+    def remove(
+        self, actor: str | None, kind: str, key: str, *, dry_run: bool = False
+    ) -> ChangeResult:
+        """Delete a component the admin made (``kind`` and ``"object.api_name"``).
+
+        A pack's component is refused (422): it is the pack's, and would come back with
+        the next upgrade; the admin deactivates it or changes it instead. A component
+        something else still names is refused with each place (the definitions check).
+        The removal is a change like any other: the history shows it and reverts it.
+        """
+        if kind not in REMOVABLE:
+            raise Invalid(
+                f"a {kind[:40].replace('_', ' ')} cannot be removed here; "
+                f"kinds: {', '.join(REMOVABLE)}"
+            )
+        full = f"{kind}:{key}"
+
+        def edit(layers: Layers) -> Layers:
+            if full not in layers.effective():
+                raise NotFound(f"there is no {kind.replace('_', ' ')} {key[:80]!r}")
+            if full not in layers.created:
+                raise Invalid(
+                    f"{kind.replace('_', ' ')} {key} comes with pack {layers.provenance(full)} "
+                    "and cannot be removed; change it or deactivate it instead"
+                )
+            return layers.without(full)
+
+        def check(conn: sa.Connection) -> None:
+            for refuse in self.removal_checks:
+                refuse(conn, full)
+
+        try:
+            return self.change(actor, f"remove {full}", edit, dry_run=dry_run, check=check)
+        except Invalid as exc:
+            if exc.details and exc.message.startswith("the definitions were refused"):
+                raise _still_used(kind, key, exc.details) from None
+            raise
+
     def archive_field(
         self, actor: str | None, object_name: str, field_name: str, *, dry_run: bool = False
     ) -> ChangeResult:
@@ -344,6 +393,24 @@ class MetadataAPI(PackOperations):
 
         summary = f"import definitions from {folder.name}"
         return self.change(actor, summary, edit, dry_run=dry_run)
+
+
+def _still_used(kind: str, key: str, problems: list[dict[str, Any]]) -> Invalid:
+    """The definitions check refused a removal: each problem is a place naming ``key``
+    (only the removal changed), so say that rather than "there is no report …"."""
+    places = []
+    for problem in problems:
+        component, _, inside = str(problem.get("pointer", "")).partition("/")
+        other_kind, _, other_key = component.partition(":")
+        places.append(f"{other_kind.replace('_', ' ')} {other_key} (/{inside})")
+    what = f"{kind.replace('_', ' ')} {key}"
+    return Invalid(
+        f"{what} is still used by {', '.join(places)}; change or remove those first",
+        [
+            {"pointer": p.get("pointer", ""), "message": f"names {what}, which you are removing"}
+            for p in problems
+        ],
+    )
 
 
 def _refuse_locked(layers: Layers, key: str) -> None:

@@ -139,3 +139,20 @@ def test_the_address_names_the_definition(api):
     assert api.get("/definitions/approval_flow/no_dot", as_="admin").status_code == 404
     body = api.request("PUT", PATH, data="[]", content_type="application/json", as_="admin")
     assert body.status_code == 400
+
+
+def test_an_admin_removes_their_own_flow_and_a_packs_stays(api):
+    api.request("PUT", PATH, json=FLOW, as_="admin")
+    assert api.request("DELETE", PATH + "?dry_run=true", as_="admin").get_json()["applied"] is False
+    assert api.get(PATH, as_="admin").status_code == 200
+    assert api.request("DELETE", PATH, as_="manager").status_code == 403
+    response = api.request("DELETE", PATH, as_="admin")
+    assert response.status_code == 200 and response.get_json()["applied"] is True
+    assert "opportunity.big_deal" not in _definitions(api).approval_flows
+    assert api.request("DELETE", PATH, as_="admin").status_code == 404
+
+    shipped = api.request(
+        "DELETE", "/definitions/report/opportunity.pipeline_by_stage", as_="admin"
+    )
+    assert shipped.status_code == 422
+    assert "comes with pack crm_standard" in shipped.get_json()["error"]["message"]

@@ -5,6 +5,9 @@ layouts, list views and roles (administrators).
 created, or the properties that differ become the admin's customization
 (through ``MetadataAPI.define``, the same path packs and the CLI use). A
 refused definition answers 422 with every problem and its JSON pointer.
+``DELETE`` removes one the admin made (``MetadataAPI.remove``): a pack's is 422,
+one still named elsewhere 422 with each place, a pool still holding records 409.
+Both take ``?dry_run=true``.
 """
 
 from __future__ import annotations
@@ -56,6 +59,18 @@ def define(kind: str, key: str):
     result = runtime().metadata.define(
         context().principal.username, kind, definition, dry_run=_dry_run()
     )
+    return _changed(result)
+
+
+@api.delete("/definitions/<kind>/<key>")
+def remove_definition(kind: str, key: str):
+    require_admin()
+    _identity(kind, key)
+    result = runtime().metadata.remove(context().principal.username, kind, key, dry_run=_dry_run())
+    return _changed(result)
+
+
+def _changed(result):
     return jsonify(
         {
             "applied": result.applied,
