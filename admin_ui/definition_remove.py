@@ -58,7 +58,8 @@ def definition_remove_confirm(kind: str, key: str):
         runtime().metadata.remove(actor(), kind, key, dry_run=True)
     except TrellisError as exc:
         return _refused(exc, what, back)
-    return render_template("admin/definition_remove.html", kind=kind, key=key, what=what, back=back)
+    action = url_for("admin.definition_remove", kind=kind, key=key)
+    return render_template("admin/definition_remove.html", what=what, action=action, back=back)
 
 
 @admin.post("/remove/<kind>/<key>")

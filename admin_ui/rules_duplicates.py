@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from trellis.admin_ui import admin
+from trellis.admin_ui.access import refusal_page
 from trellis.admin_ui.packs_page import actor
 from trellis.admin_ui.rules_common import (
     CUSTOM,
@@ -30,7 +31,7 @@ from trellis.admin_ui.rules_common import (
 )
 from trellis.admin_ui.sections import section
 from trellis.metadata import store
-from trellis.runtime.errors import Forbidden, Invalid, NotFound
+from trellis.runtime.errors import Forbidden, Invalid, NotFound, TrellisError
 from trellis.web.i18n import label
 from trellis.web.metadata_view import definitions
 from trellis.web.sessions import runtime
@@ -133,6 +134,52 @@ def duplicate_save():
         return _form({**rule, "object": object_name}, key, problems, status=problems.status)
     flash(_("The duplicate rule %(name)s is saved.", name=rule["api_name"]))
     return redirect(url_for("admin.duplicate_edit", key=f"{object_name}.{rule['api_name']}"))
+
+
+@admin.get("/duplicate-rules/<key>/delete")
+def duplicate_delete_confirm(key: str):
+    what, refused = _own_rule(key)
+    if refused:
+        return refused
+    action = url_for("admin.duplicate_delete", key=key)
+    back = url_for("admin.duplicate_edit", key=key)
+    return render_template("admin/definition_remove.html", what=what, action=action, back=back)
+
+
+@admin.post("/duplicate-rules/<key>/delete")
+def duplicate_delete(key: str):
+    """Take the admin's own rule out of its object's ``duplicate_rules`` (one patch, so
+    Change history shows it and reverts it)."""
+    what, refused = _own_rule(key)
+    if refused:
+        return refused
+    object_name, _dot, name = key.partition(".")
+    rules = [r for r in _object_rules(object_name) if r.get("api_name") != name]
+    try:
+        runtime().metadata.patch(actor(), f"object:{object_name}", {"duplicate_rules": rules})
+    except TrellisError as exc:
+        back = url_for("admin.duplicate_edit", key=key)
+        return refusal_page(exc, _("%(what)s cannot be deleted", what=what), back=back)
+    flash(_("Deleted %(what)s. Change history can bring it back.", what=what))
+    return redirect(url_for("admin.duplicate_rules"))
+
+
+def _own_rule(key: str) -> tuple[str, Any]:
+    """The rule as the confirm page names it, and the refusal page when it is a pack's (a
+    pack's rule is deactivated instead: deleting it would only hide it until the upgrade)."""
+    rule = _stored(key)
+    what = _(
+        "duplicate rule %(name)s (%(key)s)", name=label(rule.get("label") or {}) or key, key=key
+    )
+    owner = rule_owners()[key]
+    if owner.custom:
+        return what, None
+    refused = Invalid(
+        f"duplicate rule {key} comes with pack {owner.provenance} and cannot be deleted; "
+        "deactivate it instead"
+    )
+    back = url_for("admin.duplicate_edit", key=key)
+    return what, refusal_page(refused, _("%(what)s cannot be deleted", what=what), back=back)
 
 
 def posted_rule(stored: dict[str, Any] | None, object_name: str) -> dict[str, Any]:

@@ -120,3 +120,34 @@ def test_others_and_unknown_kinds_get_404(admin, pages):
     assert pages.get(CONFIRM).status_code == 404
     assert pages.post(CONFIRM, {}).status_code == 404
     assert admin.runtime.metadata.definition("report", REPORT)
+
+
+def test_an_admins_duplicate_rule_is_deleted_and_the_packs_rule_stays(admin, crm):
+    rule = {
+        "object": "lead",
+        "label_zh": "手机号重复",
+        "label_en": "Same mobile",
+        "api_name": "same_mobile",
+        "fields": ["mobile"],
+        "action": "block",
+        "active": "on",
+    }
+    assert admin.post("/admin/duplicate-rules/save", rule).status_code == 302
+    form = _text(admin.get("/admin/duplicate-rules/lead.same_mobile"))
+    assert "/admin/duplicate-rules/lead.same_mobile/delete" in form
+    confirm = _text(admin.get("/admin/duplicate-rules/lead.same_mobile/delete"))
+    assert "删除查重规则 手机号重复 (lead.same_mobile)？" in confirm
+
+    done = admin.post("/admin/duplicate-rules/lead.same_mobile/delete", {})
+    assert done.status_code == 302
+    rules = admin.runtime.metadata.definition("object", "lead")["duplicate_rules"]
+    assert [r["api_name"] for r in rules] == ["same_company_contact"]
+    crm.lead("rep_east", company_name="甲公司", mobile="13911112222")
+    crm.lead("rep_east", company_name="乙公司", mobile="13911112222")  # no longer blocked
+
+    shipped = "/admin/duplicate-rules/lead.same_company_contact"
+    assert 'data-testid="remove"' not in _text(admin.get(shipped))
+    refused = admin.post(f"{shipped}/delete", {})
+    assert refused.status_code == 422 and "deactivate it instead" in _text(refused)
+    rules = admin.runtime.metadata.definition("object", "lead")["duplicate_rules"]
+    assert [r["api_name"] for r in rules] == ["same_company_contact"]
