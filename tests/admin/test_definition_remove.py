@@ -13,7 +13,7 @@ from html import unescape
 import pytest
 
 from tests.api.test_definitions_api import FLOW
-from tests.runtime.test_metadata_remove import define_dashboard, define_report
+from tests.runtime.test_metadata_remove import define_dashboard, define_report, pool_holding_a_lead
 from trellis.runtime.errors import NotFound
 
 REPORT = "opportunity.stage_count"
@@ -62,16 +62,8 @@ def test_a_report_on_a_dashboard_is_refused_on_the_confirm_page_naming_the_tile(
 
 
 def test_a_pool_holding_records_is_refused_until_they_are_claimed(admin, crm):
-    pool = {
-        "api_name": "trial",
-        "object": "lead",
-        "label": {"zh-CN": "试用公海", "en": "Trial pool"},
-        "members": [{"type": "role", "role": "sales_rep"}],
-    }
-    admin.runtime.metadata.define("admin", "pool", pool)
+    lead = pool_holding_a_lead(crm)
     assert 'data-testid="remove"' in _text(admin.get("/admin/pools/lead.trial"))
-    lead = crm.lead("rep_east")
-    crm.rt.flows.pools.move(crm.ctx("rep_east"), "lead", lead["id"], pool="trial")
     refused = admin.post("/admin/remove/pool/lead.trial", {})
     assert refused.status_code == 409 and "still holds 1 record(s)" in _text(refused)
     crm.rt.flows.pools.claim(crm.ctx("rep_east"), "lead", "trial", lead["id"])

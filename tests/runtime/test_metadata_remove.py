@@ -93,7 +93,8 @@ def test_a_report_a_dashboard_still_shows_is_refused_at_the_dashboards_tile(crm)
         crm.rt.metadata.definition("dashboard", "stage_board")
 
 
-def test_a_pool_that_still_holds_records_is_refused_until_they_are_claimed(crm):
+def pool_holding_a_lead(crm) -> dict:
+    """The admin's pool ``lead.trial`` with one lead in it (recycled there); the lead."""
     pool = {
         "api_name": "trial",
         "object": "lead",
@@ -104,6 +105,11 @@ def test_a_pool_that_still_holds_records_is_refused_until_they_are_claimed(crm):
     lead = crm.lead("rep_east")
     recycler = crm.ctx("admin").acting_for("automation:lead.recycle")
     crm.rt.flows.pools.move(recycler, "lead", lead["id"], pool="trial")
+    return lead
+
+
+def test_a_pool_that_still_holds_records_is_refused_until_they_are_claimed(crm):
+    lead = pool_holding_a_lead(crm)
 
     for dry_run in (True, False):
         with pytest.raises(Conflict) as refused:
