@@ -196,20 +196,22 @@ def fits_width(page) -> bool:
     )
 
 
-def drag_above(page, source, target) -> None:
-    """Press on ``source``, move in small steps to just above ``target`` and let go, as a
-    hand does (SortableJS starts a drag only after the pointer has really moved).
+def drag_above(page, source, target, grip=None) -> None:
+    """Press on ``source`` (or on its ``grip``, a drag handle inside it), move in small
+    steps to just above ``target`` and let go, as a hand does (SortableJS starts a drag only
+    after the pointer has really moved).
 
     SortableJS ignores the pointer while a swap still animates, so over the target the
-    pointer nudges (up to ten times, 0.1 s apart) until the source is placed before it.
+    pointer nudges (up to thirty times, 0.1 s apart: on a loaded CI machine the drag can
+    take a second to start) until the source is placed before it.
     """
-    start, end = source.bounding_box(), target.bounding_box()
+    start, end = (grip or source).bounding_box(), target.bounding_box()
     x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x + 5, y - 10, steps=5)
     page.mouse.move(end["x"] + 20, end["y"] + 5, steps=25)
-    for nudge in range(10):
+    for nudge in range(30):
         page.mouse.move(end["x"] + 20, end["y"] + 2 + (nudge % 2) * 2, steps=3)
         if _placed_before(source, target):
             break
