@@ -1,5 +1,6 @@
 """The department tree at /admin/departments: add, rename, set the head, and restructure
-by dragging a department (with everything below it) under another one.
+by dragging a department (with everything below it) under another one or into another
+place among its siblings (the order is kept).
 
 Writes go through ``trellis.runtime.people_admin``. A move comes from the drag (asking for
 JSON, so a refused move can be put back where it was) or from the row's own form when
@@ -72,10 +73,12 @@ def department_edit(name: str):
 @admin.post("/departments/<name>/move")
 def department_move(name: str):
     parent = request.form.get("parent") or None
+    # The drag sends where among the siblings it was dropped; the row's form puts it last.
+    index = request.form.get("index", type=int)
     wants_json = request.accept_mimetypes.best == "application/json"
     try:
         with begin_write(runtime().engine) as conn:
-            people_admin.move_department(conn, name, parent)
+            people_admin.move_department(conn, name, parent, index)
     except TrellisError as exc:
         if wants_json:
             return jsonify({"message": summary(exc)}), exc.status

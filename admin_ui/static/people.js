@@ -1,5 +1,5 @@
 // The department tree (admin/departments.html): drag a department by its handle into
-// another department's list (SortableJS nested lists). The move goes to the server as the
+// another department's list, or up and down among its siblings (SortableJS nested lists). The move goes to the server as the
 // department's own move form would send it, asking for JSON; a refused move (e.g. under one
 // of its own sub-departments) puts the department back and shows the server's reason.
 // Without this file each department's "Move under" form does the same.
@@ -14,6 +14,7 @@
   }
 
   function putBack(evt) {
+    evt.item.remove(); // so that the children are counted as they were before the drag
     var before = evt.from.children[evt.oldIndex] || null;
     evt.from.insertBefore(evt.item, before);
     evt.item.classList.add("refused");
@@ -26,11 +27,12 @@
   }
 
   function moved(root, evt) {
-    if (evt.from === evt.to) return;
+    if (evt.from === evt.to && evt.oldDraggableIndex === evt.newDraggableIndex) return;
     var parent = evt.to.dataset.parent || "";
     var body = new FormData();
     body.append("csrf_token", root.dataset.csrf);
     body.append("parent", parent);
+    body.append("index", String(evt.newDraggableIndex)); // its place among the siblings
     evt.item.classList.add("moving");
     message("");
     fetch(evt.item.dataset.moveUrl, {

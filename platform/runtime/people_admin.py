@@ -154,13 +154,14 @@ def departments(conn: sa.Connection) -> list[dict[str, Any]]:
         )
         .outerjoin(parent, parent.c.id == d.c.parent_id)
         .outerjoin(head, head.c.id == d.c.head_user_id)
-        .order_by(d.c.label_en, d.c.api_name)
+        # As the admin ordered them; departments never placed come after, by label.
+        .order_by(d.c.position.is_(None), d.c.position, d.c.label_en, d.c.api_name)
     )
     return [dict(r._mapping) for r in rows]
 
 
 def tree(conn: sa.Connection) -> list[dict[str, Any]]:
-    """The departments nested: each has ``children`` (sorted by English label)."""
+    """The departments nested: each has ``children`` (in the admin's order, then by label)."""
     flat = departments(conn)
     for dep in flat:
         dep["children"] = []
@@ -441,8 +442,11 @@ def set_head(conn: sa.Connection, api_name: str, username: str | None) -> None:
     )
 
 
-def move_department(conn: sa.Connection, api_name: str, parent: str | None) -> None:
-    """Put a department (with everything below it) under ``parent`` (None: the top).
+def move_department(
+    conn: sa.Connection, api_name: str, parent: str | None, index: int | None = None
+) -> None:
+    """Put a department (with everything below it) under ``parent`` (None: the top), as
+    its ``index``-th child (None: the last); the siblings keep their order around it.
 
     Refused when ``parent`` is the department itself or below it: the tree would
     become a loop and every "department and below" scope would be wrong.
@@ -458,6 +462,25 @@ def move_department(conn: sa.Connection, api_name: str, parent: str | None) -> N
     conn.execute(
         sa.update(department_table).where(department_table.c.id == dep).values(parent_id=parent_id)
     )
+    _place(conn, dep, parent_id, index)
+
+
+def _place(conn: sa.Connection, dep: int, parent_id: int | None, index: int | None) -> None:
+    """Number the children of ``parent_id`` 0, 1, … with ``dep`` at ``index``."""
+    t = department_table
+    siblings = [
+        row.id
+        for row in conn.execute(
+            sa.select(t.c.id)
+            .where(t.c.parent_id.is_(None) if parent_id is None else t.c.parent_id == parent_id)
+            .where(t.c.id != dep)
+            .order_by(t.c.position.is_(None), t.c.position, t.c.label_en, t.c.api_name)
+        )
+    ]
+    at = len(siblings) if index is None else max(0, min(index, len(siblings)))
+    siblings.insert(at, dep)
+    for position, sibling in enumerate(siblings):
+        conn.execute(sa.update(t).where(t.c.id == sibling).values(position=position))
 
 
 def _subtree(conn, dep: int) -> set[int]:

@@ -20,6 +20,8 @@ department_table = sa.Table(
     sa.Column("label_en", sa.String(200), nullable=False),
     sa.Column("parent_id", sa.ForeignKey("trellis_department.id")),
     sa.Column("head_user_id", sa.BigInteger),
+    # Order among its siblings, as the admin dragged them (None: after those, by label).
+    sa.Column("position", sa.Integer),
 )
 
 user_table = sa.Table(
@@ -86,7 +88,7 @@ counter_table = sa.Table(
 
 #: Columns added to a system table after its first release: (table, column). Databases made
 #: before get them on ``create_system_tables`` (``create_all`` only makes missing tables).
-ADDED_COLUMNS = ((user_table, "phone"),)
+ADDED_COLUMNS = ((user_table, "phone"), (department_table, "position"))
 
 
 def create_system_tables(conn: sa.Connection) -> None:

@@ -161,6 +161,43 @@ def test_moving_a_department_moves_its_subtree_and_a_loop_is_refused(runtime):
         assert people.department_id(conn, "sales_south") in tree
 
 
+def _children_of(conn, name: str | None) -> list[str]:
+    def find(nodes):
+        for node in nodes:
+            if node["api_name"] == name:
+                return node["children"]
+            found = find(node["children"])
+            if found is not None:
+                return found
+        return None
+
+    nodes = people_admin.tree(conn)
+    return [d["api_name"] for d in (nodes if name is None else find(nodes))]
+
+
+def test_departments_keep_the_order_they_are_dragged_into(runtime):
+    with begin_write(runtime.engine) as conn:
+        for name, en in (("team_a", "A team"), ("team_b", "B team"), ("team_c", "C team")):
+            people_admin.create_department(conn, name, en, en, "hq")
+    with runtime.engine.connect() as conn:
+        before = _children_of(conn, "hq")
+    # Never placed: by English label. Put C first, then A at the end.
+    assert [n for n in before if n.startswith("team_")] == ["team_a", "team_b", "team_c"]
+    with begin_write(runtime.engine) as conn:
+        people_admin.move_department(conn, "team_c", "hq", 0)
+        people_admin.move_department(conn, "team_a", "hq", 99)
+    with runtime.engine.connect() as conn:
+        after = _children_of(conn, "hq")
+    assert after[0] == "team_c" and after[-1] == "team_a"
+    assert sorted(after) == sorted(before)
+    # Moved under another parent without a place (the row's form): it goes last there.
+    with begin_write(runtime.engine) as conn:
+        people_admin.move_department(conn, "team_b", "team_c")
+        people_admin.move_department(conn, "team_a", "team_c")
+    with runtime.engine.connect() as conn:
+        assert _children_of(conn, "team_c") == ["team_b", "team_a"]
+
+
 def test_departments_refuse_taken_names_and_empty_labels_and_take_a_head(runtime):
     with begin_write(runtime.engine) as conn, pytest.raises(Conflict):
         people_admin.create_department(conn, "sales", "销售", "Sales", None)
