@@ -412,9 +412,9 @@ def _refuse_removing_a_pool_in_use(conn: sa.Connection, key: str) -> None:
     """A pool still holding records is not removed: they have no owner, so nobody would
     see them again. They are claimed or assigned first (or the pool deactivated)."""
     kind, _, name = key.partition(":")
-    object_name, _, pool = name.partition(".")
     if kind != "pool":
         return
+    object_name, _, pool = name.partition(".")
     t = pool_entry_table
     waiting = conn.scalar(
         sa.select(sa.func.count()).where(t.c.object == object_name, t.c.pool == pool)

@@ -139,6 +139,15 @@ def user_detail(conn: sa.Connection, username: str) -> dict[str, Any]:
     return found[0]
 
 
+#: Departments as the admin ordered them; those never placed come after, by label.
+_SIBLING_ORDER = (
+    department_table.c.position.is_(None),
+    department_table.c.position,
+    department_table.c.label_en,
+    department_table.c.api_name,
+)
+
+
 def departments(conn: sa.Connection) -> list[dict[str, Any]]:
     """Every department with its parent's and head's names, flat (``tree`` nests them)."""
     d, head, parent = department_table, user_table, department_table.alias("parent")
@@ -154,8 +163,7 @@ def departments(conn: sa.Connection) -> list[dict[str, Any]]:
         )
         .outerjoin(parent, parent.c.id == d.c.parent_id)
         .outerjoin(head, head.c.id == d.c.head_user_id)
-        # As the admin ordered them; departments never placed come after, by label.
-        .order_by(d.c.position.is_(None), d.c.position, d.c.label_en, d.c.api_name)
+        .order_by(*_SIBLING_ORDER)
     )
     return [dict(r._mapping) for r in rows]
 
@@ -474,7 +482,7 @@ def _place(conn: sa.Connection, dep: int, parent_id: int | None, index: int | No
             sa.select(t.c.id)
             .where(t.c.parent_id.is_(None) if parent_id is None else t.c.parent_id == parent_id)
             .where(t.c.id != dep)
-            .order_by(t.c.position.is_(None), t.c.position, t.c.label_en, t.c.api_name)
+            .order_by(*_SIBLING_ORDER)
         )
     ]
     at = len(siblings) if index is None else max(0, min(index, len(siblings)))
